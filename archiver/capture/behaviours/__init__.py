@@ -1,0 +1,1 @@
+"""Page behaviours: things done to a loaded page so that it shows (and loads) everything."""

@@ -1,0 +1,90 @@
+"""One browser, one recorder, one Playwright connection, shared by many captures.
+
+    async with CaptureEngine(settings) as engine:
+        result = await engine.capture("https://example.org/post/1", case="default")
+"""
+
+from __future__ import annotations
+
+import platform
+import sys
+from importlib.metadata import version as package_version
+from pathlib import Path
+
+from playwright.async_api import Browser, Playwright, async_playwright
+
+from .. import SOFTWARE_NAME, __version__
+from ..config import Settings
+from ..models import Software
+from .browser import LaunchedBrowser, launch_browser
+from .netguard import NetGuard, Resolver, system_resolver
+from .recorder import Recorder
+
+
+class CaptureEngine:
+    def __init__(self, settings: Settings, resolver: Resolver = system_resolver):
+        self.settings = settings
+        self.guard = NetGuard(settings.network.allow_private, resolver)
+        self.launched: LaunchedBrowser | None = None
+        self.recorder: Recorder | None = None
+        self._pw_manager = None
+        self.playwright: Playwright | None = None
+        self.browser: Browser | None = None
+        self.software: Software | None = None
+
+    async def __aenter__(self) -> "CaptureEngine":
+        try:
+            await self.start()
+        except BaseException:
+            await self.stop()
+            raise
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    async def start(self) -> None:
+        self.launched = await launch_browser(self.settings.browser)
+        self.recorder = await Recorder.attach(
+            self.launched.ws_url, self.guard, self.settings.limits.max_response_bytes
+        )
+        self._pw_manager = async_playwright()
+        self.playwright = await self._pw_manager.__aenter__()
+        self.browser = await self.playwright.chromium.connect_over_cdp(self.launched.http_url)
+        info = await self.recorder.conn.send("Browser.getVersion")
+        self.software = Software(
+            name=SOFTWARE_NAME,
+            version=__version__,
+            python=sys.version.split()[0],
+            playwright=package_version("playwright"),
+            browser=info.get("product", "unknown"),
+            browser_executable=self.launched.executable,
+            browser_flags=self.launched.flags,
+            user_agent=self.settings.browser.user_agent or info.get("userAgent", ""),
+            os=f"{platform.system()} {platform.release()} ({platform.machine()})",
+        )
+
+    async def stop(self) -> None:
+        if self.browser is not None:
+            await self.browser.close()
+            self.browser = None
+        if self._pw_manager is not None:
+            await self._pw_manager.__aexit__(None, None, None)
+            self._pw_manager = None
+        if self.recorder is not None:
+            await self.recorder.close()
+            self.recorder = None
+        if self.launched is not None:
+            self.launched.close()
+            self.launched = None
+
+    async def capture(self, url: str, case: str | None = None, out_dir: Path | None = None):
+        from .session import CaptureSession
+
+        session = CaptureSession(
+            self,
+            url=url,
+            case=case or self.settings.default_case,
+            out_dir=out_dir or self.settings.output_dir,
+        )
+        return await session.run()

@@ -1,0 +1,52 @@
+"""The `archiver` command. One module per command; this one only wires them up and turns
+errors meant for people into one line and an exit code (tracebacks only with --debug)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+import typer
+
+from ..errors import UserError
+from . import browser, capture, demo
+
+app = typer.Typer(
+    name="archiver",
+    help="Capture web pages and social-media posts as sealed, verifiable evidence.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command("capture")(capture.capture)
+app.command("demo")(demo.demo)
+app.add_typer(browser.app, name="browser")
+
+DEBUG = {"on": False}
+
+
+@app.callback()
+def _global(
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks and debug logs."),
+) -> None:
+    DEBUG["on"] = debug
+    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING)
+
+
+def main() -> None:
+    try:
+        app(standalone_mode=False)
+    except UserError as exc:
+        if DEBUG["on"]:
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
+        print("interrupted; finished captures are intact", file=sys.stderr)
+        sys.exit(130)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)

@@ -1,0 +1,39 @@
+"""How a finished capture is shown to a person on the terminal."""
+
+from __future__ import annotations
+
+from rich.console import Console
+
+from ..capture.session import CaptureResult
+from ..models import CaptureState
+
+out = Console(highlight=False)
+
+STYLE = {CaptureState.COMPLETE: "green", CaptureState.PARTIAL: "yellow", CaptureState.FAILED: "red"}
+
+
+def print_result(result: CaptureResult) -> None:
+    p = result.provenance
+    style = STYLE[p.state]
+    out.print(f"[{style}]{p.state.value.upper()}[/{style}] {p.requested_url}")
+    out.print(f"  folder: {result.path}")
+    if p.failure:
+        out.print(f"  failure: {p.failure}")
+    if p.final_url and p.final_url != p.requested_url:
+        out.print(f"  final URL: {p.final_url}")
+    if p.http_status is not None:
+        out.print(f"  HTTP {p.http_status}  title: {p.title or '-'}")
+    if p.warc:
+        out.print(
+            f"  {p.warc.path}: {p.warc.records} records, {p.warc.responses} responses, "
+            f"{p.warc.bytes_recorded:,} body bytes"
+        )
+    for a in p.attachments:
+        out.print(f"  {a.path}: {a.size:,} bytes  sha256 {a.sha256[:16]}…")
+    for hit in p.limits_hit:
+        out.print(f"  [yellow]limit {hit.limit}[/yellow]: {hit.detail}")
+    blocked = [f for f in p.failed_requests if f.blocked]
+    if p.failed_requests:
+        out.print(f"  {len(p.failed_requests)} requests failed ({len(blocked)} blocked): see provenance.json")
+    for w in p.warnings[:5]:
+        out.print(f"  note: {w}")

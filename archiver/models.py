@@ -1,0 +1,145 @@
+"""What is written to disk, as pydantic models. Documented in docs/capture-format.md."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+PROVENANCE_FORMAT = "archiver.provenance/1"
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CaptureState(str, enum.Enum):
+    COMPLETE = "complete"  # everything the limits allowed was recorded
+    PARTIAL = "partial"  # a limit cut something: see limits_hit
+    FAILED = "failed"  # the page could not be loaded: see failure
+
+
+class RedirectHop(Model):
+    url: str
+    status: int
+    location: str | None = None
+
+
+class LimitHit(Model):
+    limit: str  # the setting's name, e.g. "network_idle_timeout"
+    detail: str
+
+
+class FailedRequest(Model):
+    url: str
+    method: str = "GET"
+    error: str  # net::ERR_... or our reason
+    blocked: bool = False  # refused by us (netguard) or by the browser
+    target: str = "page"
+
+
+class DialogEvent(Model):
+    type: str
+    message: str
+    action: str = "dismissed"
+    url: str | None = None
+
+
+class PopupEvent(Model):
+    url: str
+    action: str = "closed"
+
+
+class DownloadEvent(Model):
+    url: str
+    suggested_filename: str
+    size: int | None
+    recorded: bool
+    note: str | None = None
+
+
+class TLSInfo(Model):
+    origin: str
+    protocol: str | None = None
+    cipher: str | None = None
+    key_exchange: str | None = None
+    subject: str | None = None
+    issuer: str | None = None
+    valid_from: datetime | None = None
+    valid_to: datetime | None = None
+    san: list[str] = Field(default_factory=list)
+    certificate_chain_pem: list[str] = Field(default_factory=list)
+
+
+class StepRecord(Model):
+    """One step of the page load, as data: what ran, how long, what came of it."""
+
+    name: str
+    started: datetime
+    duration_ms: int
+    outcome: str  # ok, timeout, skipped, error
+    detail: str | None = None
+
+
+class Attachment(Model):
+    kind: str  # screenshot-full, screenshot-viewport, dom, pdf
+    path: str  # relative to the capture folder
+    media_type: str
+    size: int
+    sha256: str
+    warc_uri: str  # the resource record's WARC-Target-URI
+    note: str | None = None
+
+
+class Software(Model):
+    name: str
+    version: str
+    python: str
+    playwright: str
+    browser: str
+    browser_executable: str
+    browser_flags: list[str]
+    user_agent: str
+    os: str
+
+
+class WarcSummary(Model):
+    path: str
+    records: int
+    exchanges: int
+    responses: int
+    bytes_recorded: int  # stored response bodies, after limits
+    truncated_bodies: int
+
+
+class Provenance(Model):
+    format: str = PROVENANCE_FORMAT
+    capture_id: str
+    case: str
+    requested_url: str
+    final_url: str | None = None
+    redirect_chain: list[RedirectHop] = Field(default_factory=list)
+    http_status: int | None = None
+    title: str | None = None
+    state: CaptureState
+    failure: str | None = None
+    limits_hit: list[LimitHit] = Field(default_factory=list)
+    started: datetime
+    ended: datetime
+    server_ip: str | None = None
+    server_port: int | None = None
+    protocol: str | None = None
+    tls: list[TLSInfo] = Field(default_factory=list)
+    software: Software
+    viewport: dict[str, int]
+    options: dict[str, Any]
+    steps: list[StepRecord] = Field(default_factory=list)
+    attachments: list[Attachment] = Field(default_factory=list)
+    warc: WarcSummary | None = None
+    failed_requests: list[FailedRequest] = Field(default_factory=list)
+    dialogs: list[DialogEvent] = Field(default_factory=list)
+    popups: list[PopupEvent] = Field(default_factory=list)
+    downloads: list[DownloadEvent] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
