@@ -42,6 +42,7 @@ BASE_FLAGS = (
     "--use-mock-keychain",
     "--mute-audio",
     "--hide-scrollbars",
+    "--disable-popup-blocking",  # let popups open so they are recorded, logged and closed
     "--autoplay-policy=no-user-gesture-required",
     "--disable-features=Translate,MediaRouter,OptimizationHints,DialMediaRouteProvider",
 )

@@ -19,6 +19,7 @@ from ..models import Software
 from .browser import LaunchedBrowser, launch_browser
 from .netguard import NetGuard, Resolver, system_resolver
 from .recorder import Recorder
+from .session import CaptureResult, CaptureSession
 
 
 class CaptureEngine:
@@ -78,13 +79,22 @@ class CaptureEngine:
             self.launched.close()
             self.launched = None
 
-    async def capture(self, url: str, case: str | None = None, out_dir: Path | None = None):
-        from .session import CaptureSession
-
+    async def capture(
+        self,
+        url: str,
+        case: str | None = None,
+        out_dir: Path | None = None,
+        settings: Settings | None = None,
+    ) -> "CaptureResult":
+        """Capture one URL. `settings` may change the limits and the per-capture browser
+        options (viewport, user agent, https errors); the browser itself and the network
+        guard stay as the engine was started."""
+        settings = settings or self.settings
         session = CaptureSession(
             self,
+            settings,
             url=url,
-            case=case or self.settings.default_case,
-            out_dir=out_dir or self.settings.output_dir,
+            case=case or settings.default_case,
+            out_dir=out_dir or settings.output_dir,
         )
         return await session.run()

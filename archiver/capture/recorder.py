@@ -192,28 +192,39 @@ class Recorder:
         target = _Target(session, info["type"], info.get("browserContextId"), info.get("url", ""))
         self.targets[session] = target
         send = self.conn.send
-        try:
-            if target.target_type in RECORDED_TARGETS:
-                await send(
+        steps: list[tuple[str, dict[str, Any]]] = []
+        if target.target_type in RECORDED_TARGETS:
+            steps.append(
+                (
                     "Network.enable",
                     {
                         "maxTotalBufferSize": max(self.max_response_bytes * 2, 64 << 20),
                         "maxResourceBufferSize": self.max_response_bytes,
                     },
-                    session,
                 )
-                await send("Network.setCacheDisabled", {"cacheDisabled": True}, session)
-                if not self.guard.allow_private:
-                    await send("Fetch.enable", {"patterns": [{"urlPattern": "*"}]}, session)
-                await send(
+            )
+            steps.append(("Network.setCacheDisabled", {"cacheDisabled": True}))
+            if not self.guard.allow_private:
+                steps.append(("Fetch.enable", {"patterns": [{"urlPattern": "*"}]}))
+        if target.target_type in ("page", "iframe"):
+            steps.append(
+                (
                     "Target.setAutoAttach",
                     {"autoAttach": True, "waitForDebuggerOnStart": True, "flatten": True},
-                    session,
                 )
-            if params.get("waitingForDebugger"):
-                await send("Runtime.runIfWaitingForDebugger", {}, session)
-        except (CDPError, CDPClosed) as exc:
-            log.debug("target %s went away while attaching: %s", target.target_type, exc)
+            )
+        if params.get("waitingForDebugger"):
+            steps.append(("Runtime.runIfWaitingForDebugger", {}))
+        # Sent together, in order, without awaiting each answer: a paused service worker
+        # answers Network.enable only after runIfWaitingForDebugger released it.
+        results = await asyncio.gather(
+            *(send(method, args, session) for method, args in steps), return_exceptions=True
+        )
+        for (method, _), result in zip(steps, results):
+            if isinstance(result, (CDPError, CDPClosed)):
+                log.debug("%s on %s target failed: %s", method, target.target_type, result)
+            elif isinstance(result, BaseException):
+                raise result
 
     def _on_detached(self, _parent: str | None, params: dict[str, Any]) -> None:
         self.targets.pop(params.get("sessionId", ""), None)

@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 from playwright.async_api import BrowserContext, Dialog, Download, Page
 from playwright.async_api import Error as PlaywrightError
 
+from ..config import Settings
 from ..models import (
     Attachment,
     CaptureState,
@@ -92,10 +93,12 @@ class _Log:
 
 
 class CaptureSession:
-    def __init__(self, engine: "CaptureEngine", url: str, case: str, out_dir: Path):
+    def __init__(
+        self, engine: "CaptureEngine", settings: Settings, url: str, case: str, out_dir: Path
+    ):
         self.engine = engine
-        self.settings = engine.settings
-        self.limits = engine.settings.limits
+        self.settings = settings
+        self.limits = settings.limits
         self.url = validate_url(url)
         self.case = case
         self.started = datetime.now(timezone.utc)
@@ -131,7 +134,9 @@ class CaptureSession:
             if self.failure is None:
                 attachments = await self._attachments(page, writer)
         finally:
-            await self._step("drain", 5.0, lambda: engine.recorder.drain(context_id, 5.0))
+            await self._step(
+                "drain", 6.0, lambda: engine.recorder.drain(context_id, 5.0), own_budget=True
+            )
             await self._settle_background()
             recording.sink = None
             engine.recorder.release(context_id)
@@ -272,6 +277,10 @@ class CaptureSession:
         return outcome == "ok"
 
     def _hit(self, limit: str, detail: str) -> None:
+        for hit in self.log.limits:
+            if hit.limit == limit:
+                hit.detail += f"; {detail}"
+                return
         self.log.limits.append(LimitHit(limit=limit, detail=detail))
 
     # -- page events ------------------------------------------------------------------

@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import sys
 
-import click
 import typer
 
 from ..errors import UserError
@@ -23,30 +22,20 @@ app.command("capture")(capture.capture)
 app.command("demo")(demo.demo)
 app.add_typer(browser.app, name="browser")
 
-DEBUG = {"on": False}
-
 
 @app.callback()
 def _global(
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks and debug logs."),
 ) -> None:
-    DEBUG["on"] = debug
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING)
 
 
 def main() -> None:
+    """Entry point: usage errors are typer's (exit 2); UserError is one line (exit 2)."""
     try:
-        app(standalone_mode=False)
+        app()
     except UserError as exc:
-        if DEBUG["on"]:
+        if "--debug" in sys.argv:
             raise
         print(f"error: {exc}", file=sys.stderr)
-        sys.exit(exc.exit_code)
-    except (typer.Abort, KeyboardInterrupt):
-        print("interrupted; finished captures are intact", file=sys.stderr)
-        sys.exit(130)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except click.ClickException as exc:
-        exc.show()
         sys.exit(exc.exit_code)

@@ -95,7 +95,10 @@ class RoutedHandler(BaseHTTPRequestHandler):
             headers={name.lower(): ", ".join(self.headers.get_all(name)) for name in self.headers.keys()},
         ))
         name = self.route_for(self.url_path)
-        getattr(self, name)() if name else self.not_found()
+        if name is None:
+            self.not_found()
+        else:
+            getattr(self, name)()
 
     @classmethod
     def route_for(cls, path: str) -> str | None:

@@ -1,0 +1,37 @@
+"""Shared fixtures: one fixture web (three servers on 127.0.0.1) and one capture engine
+(one real Chromium) for the whole session; each capture gets its own browser context."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+from fixtures.site import FixtureWeb
+from helpers import EngineThread, test_settings
+
+
+@pytest.fixture(scope="session")
+def web():
+    with FixtureWeb() as w:
+        yield w
+
+
+@pytest.fixture(scope="session")
+def captures_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("captures")
+
+
+@pytest.fixture(scope="session")
+def engine(captures_dir):
+    runner = EngineThread(test_settings(captures_dir))
+    yield runner
+    runner.close()
+
+
+@pytest.fixture
+def free_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on (connections are refused)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

@@ -1,0 +1,123 @@
+"""Test helpers: one capture engine (one Chromium) per test session, driven from sync tests,
+and readers that open what a capture wrote."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+import subprocess
+import sys
+import threading
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any
+
+from warcio.archiveiterator import ArchiveIterator
+
+from archiver.capture.engine import CaptureEngine
+from archiver.capture.session import CaptureResult
+from archiver.config import Settings, load_settings
+
+HOST_RULES = "--host-resolver-rules=MAP nosuch.test ~NOTFOUND, MAP *.test 127.0.0.1"
+CHROMIUM = "/usr/bin/chromium"
+
+
+def test_settings(out_dir: Path, **limits: Any) -> Settings:
+    """Settings for tests: fixture hosts mapped to 127.0.0.1, short limits."""
+    base_limits = {
+        "capture_timeout": 30.0,
+        "load_timeout": 10.0,
+        "network_idle_timeout": 4.0,
+        "network_idle_quiet": 0.3,
+        "scroll_timeout": 8.0,
+    }
+    base_limits.update(limits)
+    return load_settings(
+        overrides={
+            "output_dir": out_dir,
+            "network": {"allow_private": True},
+            "browser": {"extra_args": [HOST_RULES]},
+            "limits": base_limits,
+        },
+        environ={},
+    )
+
+
+class EngineThread:
+    """A CaptureEngine living in its own event-loop thread; tests call it synchronously."""
+
+    def __init__(self, settings: Settings, resolver=None):
+        self.settings = settings
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        kwargs = {"resolver": resolver} if resolver else {}
+        self.engine = CaptureEngine(settings, **kwargs)
+        self.run(self.engine.start(), timeout=60)
+
+    def run(self, coro: Coroutine[Any, Any, Any], timeout: float = 120) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def capture(self, url: str, case: str = "tests", **changes: Any) -> CaptureResult:
+        settings = self.settings
+        if changes:
+            data = settings.model_dump()
+            for section, values in changes.items():
+                data[section].update(values)
+            settings = Settings.model_validate(data)
+        return self.run(self.engine.capture(url, case=case, settings=settings))
+
+    def close(self) -> None:
+        self.run(self.engine.stop(), timeout=60)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+
+
+def warc_records(path: Path) -> list[dict[str, Any]]:
+    """Every record of a WARC as a dict: type, uri, headers, http status/headers, payload."""
+    records = []
+    with open(path, "rb") as fh:
+        for rec in ArchiveIterator(fh, check_digests=True):
+            http = rec.http_headers
+            payload = rec.content_stream().read()
+            records.append(
+                {
+                    "type": rec.rec_type,
+                    "uri": rec.rec_headers.get_header("WARC-Target-URI"),
+                    "warc": dict(rec.rec_headers.headers),
+                    "warc_list": list(rec.rec_headers.headers),
+                    "status_line": http.protocol + " " + http.statusline if http and rec.rec_type == "response" else (http.protocol if http else None),
+                    "status": int(http.get_statuscode()) if http and rec.rec_type == "response" else None,
+                    "http": dict(http.headers) if http else {},
+                    "http_list": list(http.headers) if http else [],
+                    "payload": payload,
+                    "digest_ok": rec.digest_checker.passed,
+                }
+            )
+    return records
+
+
+def responses(records: list[dict[str, Any]], uri_part: str) -> list[dict[str, Any]]:
+    return [r for r in records if r["type"] == "response" and uri_part in r["uri"]]
+
+
+def warcio_check(path: Path) -> subprocess.CompletedProcess[str]:
+    warcio = Path(sys.executable).with_name("warcio")
+    return subprocess.run([str(warcio), "check", "-v", str(path)], capture_output=True, text=True)
+
+
+def provenance(result: CaptureResult) -> dict[str, Any]:
+    return json.loads((result.path / "provenance.json").read_text())
+
+
+def gunzip_records_count(path: Path) -> int:
+    """How many gzip members (one per record) the file holds."""
+    data = path.read_bytes()
+    count, pos = 0, 0
+    while pos < len(data):
+        d = __import__("zlib").decompressobj(31)
+        d.decompress(data[pos:])
+        pos = len(data) - len(d.unused_data)
+        count += 1
+    return count
