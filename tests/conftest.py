@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from fixtures.site import FixtureWeb
-from helpers import EngineThread, test_settings
+from helpers import EngineThread, make_settings
 
 
 @pytest.fixture(scope="session")
@@ -24,7 +24,7 @@ def captures_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def engine(captures_dir):
-    runner = EngineThread(test_settings(captures_dir))
+    runner = EngineThread(make_settings(captures_dir))
     yield runner
     runner.close()
 

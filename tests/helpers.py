@@ -23,7 +23,7 @@ HOST_RULES = "--host-resolver-rules=MAP nosuch.test ~NOTFOUND, MAP *.test 127.0.
 CHROMIUM = "/usr/bin/chromium"
 
 
-def test_settings(out_dir: Path, **limits: Any) -> Settings:
+def make_settings(out_dir: Path, **limits: Any) -> Settings:
     """Settings for tests: fixture hosts mapped to 127.0.0.1, short limits."""
     base_limits = {
         "capture_timeout": 30.0,
