@@ -28,9 +28,13 @@ fi
 STAMP="$VENV/.archiver-installed"
 HASH="$(sha256sum "$ROOT/pyproject.toml" | cut -c1-64)"
 if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$HASH" ]; then
-  log "installing the archiver package and its dev extras"
-  "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null
-  "$VENV/bin/python" -m pip install -q -e "$ROOT[dev]"
+  log "installing the archiver package and its dev extras (log: $VENV/install.log)"
+  if ! { "$VENV/bin/python" -m pip install --upgrade pip \
+         && "$VENV/bin/python" -m pip install -e "$ROOT[dev]"; } >"$VENV/install.log" 2>&1; then
+    tail -n 30 "$VENV/install.log" >&2
+    echo "error: installing the Python packages failed (full log: $VENV/install.log)" >&2
+    exit 1
+  fi
   echo "$HASH" > "$STAMP"
 fi
 

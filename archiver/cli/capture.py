@@ -65,7 +65,16 @@ def capture(
             print(json.dumps(result_json(result)))
         else:
             print_result(result)
-    if any(r.state == CaptureState.FAILED for r in results):
+    failed = [r for r in results if r.state == CaptureState.FAILED]
+    for result in failed:
+        p = result.provenance
+        err.print(
+            f"error: could not capture {p.requested_url}: {p.failure} "
+            f"(what was recorded is kept in {result.path})",
+            soft_wrap=True,
+            markup=False,
+        )
+    if failed:
         raise typer.Exit(1)
 
 
@@ -74,7 +83,7 @@ async def run_captures(settings: Settings, urls: list[str], quiet: bool = False)
     async with CaptureEngine(settings) as engine:
         for i, url in enumerate(urls, 1):
             if not quiet:
-                err.print(f"[{i}/{len(urls)}] capturing {url} ...")
+                err.print(f"[{i}/{len(urls)}] capturing {url} ...", markup=False)
             results.append(await engine.capture(url))
     return results
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 
 from ..capture.session import CaptureResult
 from ..models import CaptureState
@@ -15,25 +16,25 @@ STYLE = {CaptureState.COMPLETE: "green", CaptureState.PARTIAL: "yellow", Capture
 def print_result(result: CaptureResult) -> None:
     p = result.provenance
     style = STYLE[p.state]
-    out.print(f"[{style}]{p.state.value.upper()}[/{style}] {p.requested_url}")
-    out.print(f"  folder: {result.path}")
+    out.print(f"[{style}]{p.state.value.upper()}[/{style}] {escape(str(p.requested_url))}")
+    out.print(f"  folder: {escape(str(result.path))}")
     if p.failure:
-        out.print(f"  failure: {p.failure}")
+        out.print(f"  failure: {escape(str(p.failure))}")
     if p.final_url and p.final_url != p.requested_url:
-        out.print(f"  final URL: {p.final_url}")
+        out.print(f"  final URL: {escape(str(p.final_url))}")
     if p.http_status is not None:
-        out.print(f"  HTTP {p.http_status}  title: {p.title or '-'}")
+        out.print(f"  HTTP {p.http_status}  title: {escape(str(p.title or '-'))}")
     if p.warc:
         out.print(
-            f"  {p.warc.path}: {p.warc.records} records, {p.warc.responses} responses, "
+            f"  {escape(str(p.warc.path))}: {p.warc.records} records, {p.warc.responses} responses, "
             f"{p.warc.bytes_recorded:,} body bytes"
         )
     for a in p.attachments:
-        out.print(f"  {a.path}: {a.size:,} bytes  sha256 {a.sha256[:16]}…")
+        out.print(f"  {escape(str(a.path))}: {a.size:,} bytes  sha256 {a.sha256[:16]}…")
     for hit in p.limits_hit:
-        out.print(f"  [yellow]limit {hit.limit}[/yellow]: {hit.detail}")
+        out.print(f"  [yellow]limit {hit.limit}[/yellow]: {escape(str(hit.detail))}")
     blocked = [f for f in p.failed_requests if f.blocked]
     if p.failed_requests:
         out.print(f"  {len(p.failed_requests)} requests failed ({len(blocked)} blocked): see provenance.json")
     for w in p.warnings[:5]:
-        out.print(f"  note: {w}")
+        out.print(f"  note: {escape(str(w))}")
