@@ -32,21 +32,33 @@ TIMEOUT_S = 120
 
 # argv: url, chromium executable, output png
 BASELINE = """
-import sys
+import json, sys, time
 from playwright.sync_api import sync_playwright
 
 url, chromium, out = sys.argv[1:4]
+marks = {}
 with sync_playwright() as p:
     browser = p.chromium.launch(executable_path=chromium, args=[
         "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync",
     ])
+    marks["launched"] = time.time()
     page = browser.new_page(viewport={"width": 1600, "height": 900})
     page.goto(url, wait_until="networkidle")
+    marks["loaded"] = time.time()
     page.screenshot(path=out, full_page=True)
+    marks["shot"] = time.time()
     browser.close()
+print(json.dumps(marks))
 """
 
+# Wall-clock phases of B, from the time marks the baseline prints.
+B_PHASES = {
+    "start-up, imports, browser launch": ("spawned", "launched"),
+    "new page, goto(networkidle)": ("launched", "loaded"),
+    "full-page screenshot": ("loaded", "shot"),
+    "browser close, exit": ("shot", "exited"),
+}
 # Wall-clock phases of A that are not provenance steps.
 BEFORE = "(before capture: start-up, imports, browser launch)"
 UNSTEPPED = "(inside capture, outside named steps)"
@@ -67,12 +79,18 @@ class ArchiverRun:
 
 
 @dataclass
+class BaselineRun:
+    seconds: float
+    phases_ms: dict[str, float]
+
+
+@dataclass
 class Results:
     url: str
     chromium: str
     runs: int
     archiver: list[ArchiverRun] = field(default_factory=list)
-    baseline: list[float] = field(default_factory=list)
+    baseline: list[BaselineRun] = field(default_factory=list)
 
 
 def run(cmd: list[str]) -> tuple[float, float, float, subprocess.CompletedProcess[str]]:
@@ -115,12 +133,14 @@ def run_archiver(url: str, out_dir: Path) -> ArchiverRun:
     )
 
 
-def run_baseline(url: str, chromium: str, out_dir: Path) -> float:
+def run_baseline(url: str, chromium: str, out_dir: Path) -> BaselineRun:
     png = out_dir / "baseline.png"
-    seconds, _, _, proc = run([sys.executable, "-c", BASELINE, url, chromium, str(png)])
+    seconds, spawned, exited, proc = run([sys.executable, "-c", BASELINE, url, chromium, str(png)])
     if proc.returncode != 0 or not png.is_file():
         raise BenchError(f"baseline failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
-    return seconds
+    marks: dict[str, float] = {**json.loads(proc.stdout), "spawned": spawned, "exited": exited}
+    phases = {name: (marks[end] - marks[start]) * 1000 for name, (start, end) in B_PHASES.items()}
+    return BaselineRun(seconds=seconds, phases_ms=phases)
 
 
 def find_chromium() -> str:
@@ -155,31 +175,31 @@ def measure(runs: int) -> Results:
         return results
 
 
+def phase_medians(runs: list[ArchiverRun] | list[BaselineRun]) -> dict[str, float]:
+    names: list[str] = []
+    for run in runs:
+        names += [n for n in run.phases_ms if n not in names]
+    return {n: statistics.median(run.phases_ms.get(n, 0.0) for run in runs) for n in names}
+
+
 def summary(r: Results) -> dict[str, Any]:
     a = [run.seconds for run in r.archiver]
-    names: list[str] = []
-    for run in r.archiver:
-        names += [n for n in run.phases_ms if n not in names]
-    phases = {
-        n: statistics.median(run.phases_ms.get(n, 0.0) for run in r.archiver) for n in names
-    }
+    b = [run.seconds for run in r.baseline]
     last = r.archiver[-1]
     return {
         "url": r.url,
         "chromium": r.chromium,
         "runs": r.runs,
         "archiver_s": {"median": statistics.median(a), "min": min(a), "max": max(a), "all": a},
-        "baseline_s": {
-            "median": statistics.median(r.baseline), "min": min(r.baseline),
-            "max": max(r.baseline), "all": r.baseline,
-        },
-        "ratio": statistics.median(a) / statistics.median(r.baseline),
+        "baseline_s": {"median": statistics.median(b), "min": min(b), "max": max(b), "all": b},
+        "ratio": statistics.median(a) / statistics.median(b),
         "archiver_extra": {
             "warc_records": last.warc_records,
             "warc_bytes": last.warc_bytes,
             "attachments": last.attachments,
         },
-        "archiver_phase_median_ms": phases,
+        "archiver_phase_median_ms": phase_medians(r.archiver),
+        "baseline_phase_median_ms": phase_medians(r.baseline),
     }
 
 
@@ -197,6 +217,9 @@ def print_table(s: dict[str, Any]) -> None:
     )
     print("\nA where the time goes (median ms per run; steps from provenance.json):")
     for name, ms in s["archiver_phase_median_ms"].items():
+        print(f"  {name:54}{ms:>7.0f}")
+    print("\nB where the time goes (median ms per run):")
+    for name, ms in s["baseline_phase_median_ms"].items():
         print(f"  {name:54}{ms:>7.0f}")
     print(
         f"\ncapture vs bare playwright: {s['ratio']:.2f}x (archiver {s['archiver_s']['median']:.2f} s, "
