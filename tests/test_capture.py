@@ -265,7 +265,8 @@ def test_dom_bomb_bounded(engine, web):
     prov = provenance(result)
     assert "max_dom_nodes" in {h["limit"] for h in prov["limits_hit"]}
     kinds = {a["kind"] for a in prov["attachments"]}
-    assert "screenshot-viewport" in kinds and "screenshot-full" not in kinds
+    assert "screenshot-viewport" in kinds and "dom" in kinds
+    assert "screenshot-full" not in kinds and "pdf" not in kinds
     check_warc(result)
 
 

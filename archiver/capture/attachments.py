@@ -73,8 +73,11 @@ async def take_attachments(page: Page, limits: LimitSettings) -> tuple[list[Take
         height = await asyncio.wait_for(page.evaluate(PAGE_HEIGHT), timeout)
     except (asyncio.TimeoutError, PlaywrightError):
         pass
-    if nodes is not None and nodes > limits.max_dom_nodes:
-        hits.append(f"max_dom_nodes: {nodes} elements > {limits.max_dom_nodes}; no full-page shot")
+    too_big = nodes is not None and nodes > limits.max_dom_nodes
+    if too_big:
+        hits.append(
+            f"max_dom_nodes: {nodes} elements > {limits.max_dom_nodes}; no full-page shot, no PDF"
+        )
         add(FULL_PAGE, None, f"skipped: {nodes} elements")
     else:
         clip = None
@@ -96,6 +99,9 @@ async def take_attachments(page: Page, limits: LimitSettings) -> tuple[list[Take
     data, note = await _bounded(dom, timeout)
     add(DOM, data, note)
 
-    data, note = await _bounded(lambda: page.pdf(print_background=True), timeout)
-    add(PDF, data, note)
+    if too_big:
+        add(PDF, None, f"skipped: {nodes} elements")
+    else:
+        data, note = await _bounded(lambda: page.pdf(print_background=True), timeout)
+        add(PDF, data, note)
     return taken, hits

@@ -15,7 +15,7 @@ from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Page
 
 STEP_PAUSE = 0.15  # seconds between steps: lets IntersectionObservers fire and fetch
-STALL_STEPS = 4  # stop when the page stopped growing for this many steps at the bottom
+STALL_STEPS = 2  # stop when the page stopped growing for this many steps at the bottom
 
 MEASURE = "() => [window.scrollY, window.innerHeight, Math.max(document.documentElement.scrollHeight, document.body ? document.body.scrollHeight : 0)]"
 
@@ -41,6 +41,8 @@ async def scroll_through(
     steps = 0
     stalled = 0
     y, view, height = await _measure(page, max(budget, 0.1))
+    if height <= view and not busy():
+        return ScrollResult(0, view, height, "bottom")  # nothing below the fold
     while True:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
