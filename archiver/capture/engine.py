@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import platform
 import sys
 from importlib.metadata import version as package_version
@@ -45,12 +46,14 @@ class CaptureEngine:
         await self.stop()
 
     async def start(self) -> None:
-        self.launched = await launch_browser(self.settings.browser)
+        # The browser and Playwright's driver start side by side (each takes ~0.3 s).
+        self._pw_manager = async_playwright()
+        self.launched, self.playwright = await asyncio.gather(
+            launch_browser(self.settings.browser), self._pw_manager.__aenter__()
+        )
         self.recorder = await Recorder.attach(
             self.launched.ws_url, self.guard, self.settings.limits.max_response_bytes
         )
-        self._pw_manager = async_playwright()
-        self.playwright = await self._pw_manager.__aenter__()
         self.browser = await self.playwright.chromium.connect_over_cdp(self.launched.http_url)
         info = await self.recorder.conn.send("Browser.getVersion")
         self.software = Software(
