@@ -9,6 +9,8 @@ is open for the recorder next to Playwright's connection.
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import ctypes.util
 import os
 import platform
 import shutil
@@ -110,6 +112,17 @@ def ensure_browser(settings: BrowserSettings) -> str:
     return find_browser(settings, use_playwright=False)
 
 
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the child before exec (Linux): SIGKILL the browser if our process dies, even by
+    kill -9, so no orphaned Chromium is left holding a capture's profile."""
+    libc_name = ctypes.util.find_library("c")
+    if libc_name and platform.system() == "Linux":
+        ctypes.CDLL(libc_name, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
 @dataclass
 class LaunchedBrowser:
     """A running Chromium with a DevTools endpoint on 127.0.0.1."""
@@ -162,6 +175,7 @@ async def launch_browser(settings: BrowserSettings, timeout: float = 30.0) -> La
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,  # own process group: close() ends the browser and its helpers
+        preexec_fn=_die_with_parent,
     )
     port_file = Path(user_data_dir.name) / "DevToolsActivePort"
     deadline = time.monotonic() + timeout
