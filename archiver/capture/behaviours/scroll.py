@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Page
 
-STEP_PAUSE = 0.15  # seconds between steps: lets IntersectionObservers fire and fetch
+STEP_PAUSE = 0.1  # seconds between steps: lets IntersectionObservers fire and fetch
 STALL_STEPS = 2  # stop when the page stopped growing for this many steps at the bottom
 
 MEASURE = "() => [window.scrollY, window.innerHeight, Math.max(document.documentElement.scrollHeight, document.body ? document.body.scrollHeight : 0)]"
