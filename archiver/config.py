@@ -58,12 +58,45 @@ class NetworkSettings(Strict):
     )
 
 
+class IdentitySettings(Strict):
+    key_path: Path = Field(
+        Path("~/.config/archiver/station-key.pem"),
+        description="The station's ECDSA P-384 key; created on first use, mode 600.",
+    )
+    operator: str | None = Field(None, description="Who operates this station (events).")
+
+
+class TimestampSettings(Strict):
+    enabled: bool = True
+    tsa_urls: list[str] = Field(
+        default_factory=lambda: ["https://freetsa.org/tsr", "http://timestamp.digicert.com"],
+        description="RFC 3161 TSAs asked after every seal; one answer is enough.",
+    )
+    timeout: float = Field(10.0, gt=0, description="Seconds per TSA request.")
+    trusted_roots: list[Path] = Field(
+        default_factory=list, description="Extra PEM files of TSA root certificates."
+    )
+
+
+class DedupSettings(Strict):
+    enabled: bool = Field(True, description="Identical payloads in a case -> revisit records.")
+    min_size: int = Field(1024, ge=1, description="Smaller bodies are always stored.")
+
+
+class SimilarSettings(Strict):
+    threshold: int = Field(8, ge=0, le=64, description="Max pHash Hamming distance.")
+
+
 class Settings(Strict):
     output_dir: Path = Path("captures")
     default_case: str = "default"
     browser: BrowserSettings = Field(default_factory=BrowserSettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
     network: NetworkSettings = Field(default_factory=NetworkSettings)
+    identity: IdentitySettings = Field(default_factory=IdentitySettings)
+    timestamp: TimestampSettings = Field(default_factory=TimestampSettings)
+    dedup: DedupSettings = Field(default_factory=DedupSettings)
+    similar: SimilarSettings = Field(default_factory=SimilarSettings)
 
 
 ENV_PREFIX = "ARCHIVER_"

@@ -143,3 +143,80 @@ class Provenance(Model):
     popups: list[PopupEvent] = Field(default_factory=list)
     downloads: list[DownloadEvent] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
+
+
+# -- sealing: the case, its manifest, the artifacts of a sealed item --------------------------
+
+CASE_FORMAT = "archiver.case/1"
+ZERO_HASH = "0" * 64
+
+
+class EventType(str, enum.Enum):
+    CASE_CREATED = "case-created"
+    CAPTURE_SEALED = "capture-sealed"
+    FILE_IMPORTED = "file-imported"
+    TIMESTAMP_ADDED = "timestamp-added"
+    EXPORT_MADE = "export-made"
+    VERIFICATION_RUN = "verification-run"
+    NOTE_ADDED = "note-added"
+
+
+class Artifact(Model):
+    """One file of a sealed item. `seal.json` is the canonical JSON of the list of these."""
+
+    path: str  # relative to the item folder, '/'-separated
+    size: int
+    sha256: str
+    media_type: str
+    phash: str | None = None  # imagehash pHash (hex) for images
+
+
+class Actor(Model):
+    station: str  # fingerprint of the station key that signed the event
+    operator: str | None = None
+
+
+class ManifestEvent(Model):
+    """One line of manifest.jsonl. `sig` signs the canonical JSON of every other field;
+    `prev` is the SHA-256 of the previous line's exact bytes (without its newline)."""
+
+    seq: int
+    time: str  # UTC, ISO 8601 with milliseconds and Z
+    type: EventType
+    subject: dict[str, Any]
+    actor: Actor
+    prev: str
+    sig: str = ""
+
+
+class StationInfo(Model):
+    fingerprint: str
+    algorithm: str
+    public_key_pem: str
+    first_seen: str
+
+
+class CaseInfo(Model):
+    """case.json: what the case is and which stations' keys sign its manifest."""
+
+    format: str = CASE_FORMAT
+    name: str
+    created: str
+    stations: list[StationInfo]
+
+
+class ImportMetadata(Model):
+    """metadata.json of an imported file (a phone screenshot, a screen recording)."""
+
+    original_name: str
+    stored_as: str
+    size: int
+    sha256: str
+    media_type: str
+    phash: str | None = None
+    imported: str
+    source_url: str | None = None
+    note: str | None = None
+    operator: str | None = None
+    file_mtime: str | None = None
+    exif: dict[str, str] = Field(default_factory=dict)

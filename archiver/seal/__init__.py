@@ -1,0 +1,1 @@
+"""Seal: hashes, the hash-chained case manifest, station signatures, trusted timestamps."""

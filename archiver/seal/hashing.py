@@ -1,0 +1,54 @@
+"""Artifact facts: SHA-256 streamed in 1 MiB chunks, media type, perceptual hash of images."""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+from pathlib import Path
+
+from PIL import Image, UnidentifiedImageError
+
+CHUNK = 1 << 20
+IMAGE_TYPES = ("image/png", "image/jpeg", "image/webp", "image/gif", "image/bmp", "image/tiff")
+
+EXTRA_TYPES = {
+    ".warc.gz": "application/warc",
+    ".warc": "application/warc",
+    ".jsonl": "application/x-ndjson",
+    ".tsr": "application/timestamp-reply",
+    ".pem": "application/x-pem-file",
+    ".heic": "image/heic",
+    ".webp": "image/webp",
+}
+
+
+def sha256_file(path: Path) -> tuple[str, int]:
+    """(hex digest, size), never holding more than one chunk in memory."""
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as fh:
+        while chunk := fh.read(CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def media_type(path: Path) -> str:
+    name = path.name.lower()
+    for suffix, kind in EXTRA_TYPES.items():
+        if name.endswith(suffix):
+            return kind
+    guessed, _ = mimetypes.guess_type(name)
+    return guessed or "application/octet-stream"
+
+
+def perceptual_hash(path: Path) -> str | None:
+    """imagehash pHash (64 bits, hex) of an image; None when it is not a readable image."""
+    import imagehash  # numpy/scipy import is slow: only when an image is hashed
+
+    try:
+        with Image.open(path) as img:
+            img.load()
+            return str(imagehash.phash(img))
+    except (UnidentifiedImageError, OSError, ValueError):
+        return None
