@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ..models import ZERO_HASH, Actor, EventType, ManifestEvent
-from .canonical import canonical_bytes
+from ..canonical import canonical_bytes
 from .identity import StationIdentity
 
 MANIFEST_NAME = "manifest.jsonl"
