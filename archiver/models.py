@@ -110,8 +110,10 @@ class WarcSummary(Model):
     records: int
     exchanges: int
     responses: int
-    bytes_recorded: int  # stored response bodies, after limits
+    bytes_recorded: int  # response bodies received, after limits
     truncated_bodies: int
+    revisits: int = 0  # responses written as revisit records (identical payload seen before)
+    bytes_deduplicated: int = 0  # body bytes not stored again thanks to revisits
 
 
 class Provenance(Model):

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from fixtures.site import FixtureWeb
+from fixtures.tsa import LocalTSA
 from helpers import EngineThread, make_settings
 
 
@@ -23,8 +24,15 @@ def captures_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def engine(captures_dir):
-    runner = EngineThread(make_settings(captures_dir))
+def tsa(tmp_path_factory):
+    """A real RFC 3161 TSA (openssl ts -reply) on 127.0.0.1, with its own test root CA."""
+    with LocalTSA(tmp_path_factory.mktemp("tsa")) as authority:
+        yield authority
+
+
+@pytest.fixture(scope="session")
+def engine(captures_dir, tsa):
+    runner = EngineThread(make_settings(captures_dir, tsa_url=tsa.url, tsa_root=tsa.ca_cert_path))
     yield runner
     runner.close()
 

@@ -15,16 +15,16 @@ from typing import Any
 
 from warcio.archiveiterator import ArchiveIterator
 
-from archiver.capture.engine import CaptureEngine
-from archiver.capture.session import CaptureResult
 from archiver.config import Settings, load_settings
+from archiver.pipeline import CaptureCase, Captured
 
 HOST_RULES = "--host-resolver-rules=MAP nosuch.test ~NOTFOUND, MAP *.test 127.0.0.1"
 CHROMIUM = "/usr/bin/chromium"
 
 
-def make_settings(out_dir: Path, **limits: Any) -> Settings:
-    """Settings for tests: fixture hosts mapped to 127.0.0.1, short limits."""
+def make_settings(out_dir: Path, tsa_url: str | None = None, tsa_root: Path | None = None, **limits: Any) -> Settings:
+    """Settings for tests: fixture hosts mapped to 127.0.0.1, short limits, a station key
+    beside the output, timestamps from the local TSA (or none)."""
     base_limits = {
         "capture_timeout": 30.0,
         "load_timeout": 10.0,
@@ -39,37 +39,45 @@ def make_settings(out_dir: Path, **limits: Any) -> Settings:
             "network": {"allow_private": True},
             "browser": {"extra_args": [HOST_RULES]},
             "limits": base_limits,
+            "identity": {"key_path": Path(out_dir).parent / f"{Path(out_dir).name}-station.pem"},
+            "timestamp": {
+                "enabled": tsa_url is not None,
+                "tsa_urls": [tsa_url] if tsa_url else [],
+                "timeout": 5.0,
+                "trusted_roots": [tsa_root] if tsa_root else [],
+            },
         },
         environ={},
     )
 
 
 class EngineThread:
-    """A CaptureEngine living in its own event-loop thread; tests call it synchronously."""
+    """A capture run (one browser, one case, captures sealed as they finish) living in its
+    own event-loop thread; tests call it synchronously."""
 
-    def __init__(self, settings: Settings, resolver=None):
+    def __init__(self, settings: Settings, resolver=None, case: str = "tests"):
         self.settings = settings
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
         kwargs = {"resolver": resolver} if resolver else {}
-        self.engine = CaptureEngine(settings, **kwargs)
-        self.run(self.engine.start(), timeout=60)
+        self.run_case = CaptureCase(settings, case, **kwargs)
+        self.run(self.run_case.__aenter__(), timeout=60)
 
     def run(self, coro: Coroutine[Any, Any, Any], timeout: float = 120) -> Any:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 
-    def capture(self, url: str, case: str = "tests", **changes: Any) -> CaptureResult:
+    def capture(self, url: str, **changes: Any) -> Captured:
         settings = self.settings
         if changes:
             data = settings.model_dump()
             for section, values in changes.items():
                 data[section].update(values)
             settings = Settings.model_validate(data)
-        return self.run(self.engine.capture(url, case=case, settings=settings))
+        return self.run(self.run_case.capture(url, settings=settings))
 
     def close(self) -> None:
-        self.run(self.engine.stop(), timeout=60)
+        self.run(self.run_case.__aexit__(None, None, None), timeout=60)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(10)
 
@@ -107,7 +115,7 @@ def warcio_check(path: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(warcio), "check", "-v", str(path)], capture_output=True, text=True)
 
 
-def provenance(result: CaptureResult) -> dict[str, Any]:
+def provenance(result: Captured) -> dict[str, Any]:
     return json.loads((result.path / "provenance.json").read_text())
 
 

@@ -17,7 +17,9 @@ from fixtures.site import (
     HOST_RESOLVER_RULES,
     FixtureHandler,
     FixtureWeb,
+    clip_wav,
     deterministic_bytes,
+    parse_range,
     report_bytes,
 )
 
@@ -157,6 +159,74 @@ def test_http_details_without_browser(web: FixtureWeb):
 
     response, _ = get("127.0.0.1", web.main_port, "/")
     assert response.status == 302 and response.getheader("Location") == "/post/1"
+
+
+def test_clip_is_a_deterministic_three_second_wav():
+    import io
+    import wave
+
+    assert clip_wav() == clip_wav.__wrapped__()
+    with wave.open(io.BytesIO(clip_wav())) as wav:
+        assert wav.getnchannels() == 1 and wav.getsampwidth() == 2
+        assert wav.getnframes() / wav.getframerate() == 3.0
+
+
+@pytest.mark.parametrize(("header", "size", "expected"), [
+    (None, 100, None),
+    ("bytes=0-", 100, (0, 99)),
+    ("bytes=10-19", 100, (10, 19)),
+    ("bytes=90-200", 100, (90, 99)),
+    ("bytes=-30", 100, (70, 99)),
+    ("bytes=-300", 100, (0, 99)),
+    ("bytes=100-", 100, False),
+    ("bytes=20-10", 100, False),
+    ("bytes=-0", 100, False),
+    ("bytes=0-1,5-6", 100, None),  # several ranges: answered with the whole body
+    ("items=0-1", 100, None),
+])
+def test_parse_range(header, size, expected):
+    assert parse_range(header, size) == expected
+
+
+def test_media_range_requests_without_browser(web: FixtureWeb):
+    clip = clip_wav()
+    response, body = get("127.0.0.1", web.main_port, "/media/clip.wav")
+    assert response.status == 200 and body == clip
+    assert response.getheader("Accept-Ranges") == "bytes" and response.getheader("Content-Type") == "audio/wav"
+    etag = response.getheader("ETag")
+
+    response, body = get("127.0.0.1", web.main_port, "/media/clip.wav", {"Range": "bytes=44-1043"})
+    assert response.status == 206 and body == clip[44:1044]
+    assert response.getheader("Content-Range") == f"bytes 44-1043/{len(clip)}"
+    assert int(response.getheader("Content-Length")) == 1000
+
+    response, body = get("127.0.0.1", web.main_port, "/media/clip.wav", {"Range": "bytes=-100"})
+    assert response.status == 206 and body == clip[-100:]
+
+    response, body = get("127.0.0.1", web.main_port, "/media/clip.wav?chunk=4096", {"Range": "bytes=0-"})
+    assert response.status == 206 and body == clip[:4096]
+    assert response.getheader("Content-Range") == f"bytes 0-4095/{len(clip)}"
+
+    response, body = get("127.0.0.1", web.main_port, "/media/clip.wav", {"Range": f"bytes={len(clip)}-"})
+    assert response.status == 416 and body == b""
+    assert response.getheader("Content-Range") == f"bytes */{len(clip)}"
+
+    # If-Range with our ETag honours the range; with another validator, the whole body
+    response, body = get("127.0.0.1", web.main_port, "/media/clip.wav", {"Range": "bytes=0-9", "If-Range": etag})
+    assert response.status == 206 and body == clip[:10]
+    response, body = get("127.0.0.1", web.main_port, "/media/clip.wav", {"Range": "bytes=0-9", "If-Range": '"old"'})
+    assert response.status == 200 and body == clip
+
+
+def test_cookie_post_sets_cookie_and_whoami_reads_it(web: FixtureWeb):
+    from fixtures import pages
+
+    response, _ = get("127.0.0.1", web.main_port, "/cookie-post")
+    assert response.getheader("Set-Cookie") == pages.COOKIE_SET
+    response, body = get("127.0.0.1", web.main_port, "/api/whoami")
+    assert b'"signed_in": false' in body and response.getheader("Set-Cookie") is None
+    response, body = get("127.0.0.1", web.main_port, "/api/whoami", {"Cookie": "a=b; session=abc123"})
+    assert b'"signed_in": true' in body and response.getheader("Set-Cookie") == pages.WHOAMI_COOKIE_SET
 
 
 @pytest.mark.parametrize("name", ["secure.test", "localhost", "127.0.0.1"])

@@ -20,6 +20,7 @@ from ..models import Software
 from .browser import LaunchedBrowser, launch_browser
 from .netguard import NetGuard, Resolver, system_resolver
 from .recorder import Recorder
+from ..warc.writer import Lookup
 from .session import CaptureResult, CaptureSession
 
 
@@ -88,6 +89,7 @@ class CaptureEngine:
         case: str | None = None,
         out_dir: Path | None = None,
         settings: Settings | None = None,
+        dedup: Lookup | None = None,
     ) -> "CaptureResult":
         """Capture one URL. `settings` may change the limits and the per-capture browser
         options (viewport, user agent, https errors); the browser itself and the network
@@ -99,5 +101,6 @@ class CaptureEngine:
             url=url,
             case=case or settings.default_case,
             out_dir=out_dir or settings.output_dir,
+            dedup=dedup,
         )
         return await session.run()

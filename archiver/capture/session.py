@@ -40,7 +40,8 @@ from ..models import (
     WarcSummary,
 )
 from ..storage.atomic import atomic_write_bytes, atomic_write_model, fsync_dir
-from ..warc.writer import WarcWriter
+from ..warc.dedup import Original
+from ..warc.writer import Lookup, WarcWriter
 from .attachments import take_attachments
 from .behaviours.scroll import scroll_through, scroll_to_top
 from .exchange import BodyState, Exchange
@@ -65,6 +66,8 @@ class StepTimeout(Exception):
 class CaptureResult:
     path: Path
     provenance: Provenance
+    # payload digest -> first response record of this capture (for the case's dedup index)
+    originals: dict[str, Original] = field(default_factory=dict)
 
     @property
     def state(self) -> CaptureState:
@@ -94,9 +97,16 @@ class _Log:
 
 class CaptureSession:
     def __init__(
-        self, engine: "CaptureEngine", settings: Settings, url: str, case: str, out_dir: Path
+        self,
+        engine: "CaptureEngine",
+        settings: Settings,
+        url: str,
+        case: str,
+        out_dir: Path,
+        dedup: Lookup | None = None,
     ):
         self.engine = engine
+        self.dedup = dedup
         self.settings = settings
         self.limits = settings.limits
         self.url = validate_url(url)
@@ -117,7 +127,7 @@ class CaptureSession:
 
     async def run(self) -> CaptureResult:
         self.work_dir.mkdir(parents=True, exist_ok=False)
-        writer = WarcWriter(self.work_dir / WARC_NAME)
+        writer = WarcWriter(self.work_dir / WARC_NAME, self.dedup, self.settings.dedup.min_size)
         engine = self.engine
         assert engine.browser and engine.recorder and engine.software
         writer.write_warcinfo(self._warcinfo())
@@ -152,7 +162,7 @@ class CaptureSession:
         atomic_write_model(self.work_dir / PROVENANCE_NAME, provenance)
         self.work_dir.rename(self.final_dir)
         fsync_dir(self.case_dir)
-        return CaptureResult(self.final_dir, provenance)
+        return CaptureResult(self.final_dir, provenance, dict(writer.seen))
 
     async def _load(self, page: Page, context_id: str) -> None:
         recorder = self.engine.recorder
@@ -502,6 +512,8 @@ class CaptureSession:
             responses=self.log.responses,
             bytes_recorded=self.budget.used,
             truncated_bodies=self.budget.truncated,
+            revisits=writer.revisits,
+            bytes_deduplicated=writer.bytes_saved,
         )
 
 

@@ -9,7 +9,7 @@ import sys
 import typer
 
 from ..errors import UserError
-from . import browser, capture, demo
+from . import browser, capture, demo, imports, seal, similar, verify
 
 app = typer.Typer(
     name="archiver",
@@ -20,6 +20,11 @@ app = typer.Typer(
 )
 app.command("capture")(capture.capture)
 app.command("demo")(demo.demo)
+app.command("import")(imports.import_files)
+app.command("similar")(similar.similar)
+app.command("verify")(verify.verify)
+app.command("seal")(seal.seal)
+app.command("timestamp")(seal.timestamp)
 app.add_typer(browser.app, name="browser")
 
 

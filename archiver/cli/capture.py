@@ -9,10 +9,9 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from ..capture.engine import CaptureEngine
 from ..capture.netguard import BadURL, validate_url
-from ..capture.session import CaptureResult
 from ..config import Settings, load_settings
+from ..pipeline import CaptureCase, Captured
 from ..errors import UserError
 from ..models import CaptureState
 from .report import print_result
@@ -34,6 +33,10 @@ def capture(
     timeout: float = typer.Option(None, "--timeout", help="Seconds for the whole page load."),
     max_bytes: int = typer.Option(None, "--max-bytes", help="Max bytes of bodies per capture."),
     max_response_bytes: int = typer.Option(None, "--max-response-bytes", help="Max bytes per body."),
+    operator: str = typer.Option(None, "--operator", help="Your name, for the chain of custody."),
+    no_timestamp: bool = typer.Option(
+        False, "--no-timestamp", help="Seal without asking TSAs (stays pending; see `timestamp`)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object per line."),
 ) -> None:
     """Open each URL in Chromium and record everything: WARC, screenshots, DOM, PDF."""
@@ -57,6 +60,8 @@ def capture(
                 "max_total_bytes": max_bytes,
                 "max_response_bytes": max_response_bytes,
             },
+            "identity": {"operator": operator},
+            "timestamp": {"enabled": False if no_timestamp else None},
         },
     )
     results = asyncio.run(run_captures(settings, urls, quiet=as_json))
@@ -78,19 +83,22 @@ def capture(
         raise typer.Exit(1)
 
 
-async def run_captures(settings: Settings, urls: list[str], quiet: bool = False) -> list[CaptureResult]:
-    results: list[CaptureResult] = []
-    async with CaptureEngine(settings) as engine:
+async def run_captures(settings: Settings, urls: list[str], quiet: bool = False) -> list[Captured]:
+    results: list[Captured] = []
+    async with CaptureCase(settings) as run:
         for i, url in enumerate(urls, 1):
             if not quiet:
                 err.print(f"[{i}/{len(urls)}] capturing {url} ...", markup=False)
-            results.append(await engine.capture(url))
+            results.append(await run.capture(url))
     return results
 
 
-def result_json(result: CaptureResult) -> dict[str, object]:
+def result_json(result: Captured) -> dict[str, object]:
     p = result.provenance
     return {
+        "root_hash": result.seal.root_hash,
+        "timestamps": result.seal.timestamps,
+        "timestamp_pending": result.seal.pending,
         "url": p.requested_url,
         "state": p.state.value,
         "path": str(result.path),

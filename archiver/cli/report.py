@@ -5,15 +5,15 @@ from __future__ import annotations
 from rich.console import Console
 from rich.markup import escape
 
-from ..capture.session import CaptureResult
 from ..models import CaptureState
+from ..pipeline import Captured
 
 out = Console(highlight=False)
 
 STYLE = {CaptureState.COMPLETE: "green", CaptureState.PARTIAL: "yellow", CaptureState.FAILED: "red"}
 
 
-def print_result(result: CaptureResult) -> None:
+def print_result(result: Captured) -> None:
     p = result.provenance
     style = STYLE[p.state]
     out.print(f"[{style}]{p.state.value.upper()}[/{style}] {escape(str(p.requested_url))}")
@@ -38,3 +38,13 @@ def print_result(result: CaptureResult) -> None:
         out.print(f"  {len(p.failed_requests)} requests failed ({len(blocked)} blocked): see provenance.json")
     for w in p.warnings[:5]:
         out.print(f"  note: {escape(str(w))}")
+    seal = result.seal
+    out.print(f"  sealed: root hash {seal.root_hash} ({len(seal.artifacts)} files)")
+    if seal.timestamps:
+        out.print(f"  timestamped by: {escape(', '.join(seal.timestamps))}")
+    else:
+        why = "; ".join(seal.timestamp_errors) or "timestamps disabled"
+        out.print(
+            f"  [yellow]timestamp pending[/yellow]: {escape(why)} "
+            "(retry later: archiver timestamp --pending)"
+        )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -18,6 +18,7 @@ from pathlib import Path
 from ..capture.exchange import BodyState, Exchange, Hop
 from ..storage.atomic import AtomicFile
 from . import http
+from .dedup import REVISIT_PROFILE, Original
 
 CHUNK = 1 << 20
 
@@ -45,20 +46,33 @@ class RecordInfo:
     record_id: str
     record_type: str
     target_uri: str
+    date: str
     offset: int
     length: int  # compressed bytes in the file
     payload_digest: str | None
     content_length: int
 
 
-class WarcWriter:
-    """Appends records to `<path>` (written as a temp file, renamed on close)."""
+Lookup = Callable[[str], "Original | None"]
 
-    def __init__(self, path: Path):
+
+class WarcWriter:
+    """Appends records to `<path>` (written as a temp file, renamed on close).
+
+    With `dedup_lookup`, a complete body of at least `dedup_min_size` bytes whose payload
+    digest was already recorded (earlier in this file, or in a sealed capture of the case)
+    is written as a `revisit` record pointing at the first one."""
+
+    def __init__(self, path: Path, dedup_lookup: Lookup | None = None, dedup_min_size: int = 1024):
         self.path = path
         self.file = AtomicFile(path)
         self.records: list[RecordInfo] = []
         self.warcinfo_id: str | None = None
+        self.dedup_lookup = dedup_lookup
+        self.dedup_min_size = dedup_min_size
+        self.seen: dict[str, Original] = {}  # payload digest -> first response in this file
+        self.revisits = 0
+        self.bytes_saved = 0
 
     # -- low level --------------------------------------------------------------------
 
@@ -90,10 +104,12 @@ class WarcWriter:
             self.file.write(gz.compress(block))
         self.file.write(gz.compress(b"\r\n\r\n"))
         self.file.write(gz.flush())
+        date = next(v for k, v in headers if k == "WARC-Date")
         info = RecordInfo(
             record_id=record_id,
             record_type=record_type,
             target_uri=target_uri,
+            date=date,
             offset=offset,
             length=self.file.tell() - offset,
             payload_digest=payload_digest,
@@ -122,8 +138,8 @@ class WarcWriter:
         self.warcinfo_id = info.record_id
         return info.record_id
 
-    def write_hop(self, hop: Hop, is_last: bool, page_id: str | None = None) -> RecordInfo | None:
-        """A request record and, if a response arrived, its response record."""
+    def write_hop(self, hop: Hop, is_last: bool) -> RecordInfo | None:
+        """A request record and, if a response arrived, its response (or revisit) record."""
         date = warc_date(hop.wall_time)
         response_info = None
         response_id, request_id = new_record_id(), new_record_id()
@@ -133,28 +149,40 @@ class WarcWriter:
         if hop.has_response:
             body = hop.body if is_last else b""
             resp_head = http.response_head(hop, len(body))
-            block_digest = hashlib.sha256(resp_head)
-            block_digest.update(body)
+            payload_digest = sha256_label(hashlib.sha256(body))
             headers = list(common)
             headers += [("WARC-Protocol", p) for p in http.warc_protocols(hop)]
             headers.append(("WARC-Concurrent-To", request_id))
             headers.append(("Content-Type", "application/http;msgtype=response"))
-            if is_last and hop.body_state in (
-                BodyState.TRUNCATED_LENGTH,
-                BodyState.TRUNCATED_TIME,
-                BodyState.UNAVAILABLE,
-            ):
-                headers.append(("WARC-Truncated", hop.body_state.value))
-            response_info = self._write_record(
-                "response",
-                headers,
-                [resp_head, body],
-                len(resp_head) + len(body),
-                sha256_label(block_digest),
-                sha256_label(hashlib.sha256(body)),
-                hop.url,
-                record_id=response_id,
-            )
+            original = self._original_for(payload_digest, hop, len(body))
+            if original is not None:
+                response_info = self._write_revisit(
+                    headers, resp_head, payload_digest, original, hop.url, response_id
+                )
+                self.bytes_saved += len(body)
+            else:
+                if is_last and hop.body_state in (
+                    BodyState.TRUNCATED_LENGTH,
+                    BodyState.TRUNCATED_TIME,
+                    BodyState.UNAVAILABLE,
+                ):
+                    headers.append(("WARC-Truncated", hop.body_state.value))
+                block_digest = hashlib.sha256(resp_head)
+                block_digest.update(body)
+                response_info = self._write_record(
+                    "response",
+                    headers,
+                    [resp_head, body],
+                    len(resp_head) + len(body),
+                    sha256_label(block_digest),
+                    payload_digest,
+                    hop.url,
+                    record_id=response_id,
+                )
+                if len(body) >= self.dedup_min_size and hop.body_state == BodyState.COMPLETE:
+                    self.seen.setdefault(
+                        payload_digest, Original(response_id, hop.url, date, warc="")
+                    )
         req_head = http.request_head(hop)
         req_body = hop.post_data or b""
         block = hashlib.sha256(req_head)
@@ -174,6 +202,41 @@ class WarcWriter:
             record_id=request_id,
         )
         return response_info
+
+    def _original_for(self, digest: str, hop: Hop, size: int) -> Original | None:
+        if self.dedup_lookup is None or size < self.dedup_min_size:
+            return None
+        if hop.body_state != BodyState.COMPLETE:
+            return None
+        return self.seen.get(digest) or self.dedup_lookup(digest)
+
+    def _write_revisit(
+        self,
+        headers: list[tuple[str, str]],
+        resp_head: bytes,
+        payload_digest: str,
+        original: Original,
+        uri: str,
+        record_id: str,
+    ) -> RecordInfo:
+        """The HTTP headers as received; the payload is the original record's."""
+        self.revisits += 1
+        headers = headers + [
+            ("WARC-Profile", REVISIT_PROFILE),
+            ("WARC-Refers-To", original.record_id),
+            ("WARC-Refers-To-Target-URI", original.target_uri),
+            ("WARC-Refers-To-Date", original.date),
+        ]
+        return self._write_record(
+            "revisit",
+            headers,
+            [resp_head],
+            len(resp_head),
+            sha256_label(hashlib.sha256(resp_head)),
+            payload_digest,
+            uri,
+            record_id=record_id,
+        )
 
     def write_exchange(self, exchange: Exchange) -> list[RecordInfo]:
         written = []
