@@ -75,7 +75,7 @@ def check_source(source: Path) -> None:
     except OSError as exc:
         raise UserError(f"{source}: cannot be read ({exc.strerror or exc})") from None
     if stat.S_ISDIR(info.st_mode):
-        raise UserError(f"{source} is a directory", hint="name the files inside it")
+        raise UserError(f"{source} is a directory, not a file")
     if not stat.S_ISREG(info.st_mode):
         raise UserError(f"{source} is not a regular file")
     if info.st_size == 0:

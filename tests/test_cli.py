@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import tempfile
 import sys
 from pathlib import Path
 
@@ -11,10 +13,13 @@ import pytest
 from helpers import HOST_RULES
 
 ARCHIVER = str(Path(sys.executable).with_name("archiver"))
+KEY_DIR = Path(tempfile.mkdtemp(prefix="archiver-test-station-"))
 
 
 def run(*args: str, cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([ARCHIVER, *args], capture_output=True, text=True, cwd=cwd, timeout=timeout)
+    """The CLI as a user runs it; the station key goes to a temp folder, not ~/.config."""
+    env = {**os.environ, "ARCHIVER_IDENTITY__KEY_PATH": str(KEY_DIR / "station-key.pem")}
+    return subprocess.run([ARCHIVER, *args], capture_output=True, text=True, cwd=cwd, timeout=timeout, env=env)
 
 
 @pytest.fixture
@@ -24,6 +29,7 @@ def config(tmp_path) -> Path:
         "[browser]\n"
         f"extra_args = [{json.dumps(HOST_RULES)}]\n"
         "[network]\nallow_private = true\n"
+        "[timestamp]\nenabled = false\n"
         "[limits]\nload_timeout = 10.0\nnetwork_idle_timeout = 3.0\n"
     )
     return path
@@ -59,8 +65,9 @@ def test_load_failures_are_failed_captures(tmp_path, config, web, free_port):
     assert "does not resolve" in errors[0] and "ERR_NAME_NOT_RESOLVED" in errors[0]
     assert "refused" in errors[1] and "ERR_CONNECTION_REFUSED" in errors[1]
     assert "certificate" in errors[2] and "ERR_CERT" in errors[2]
-    folders = sorted((out / "errs").iterdir())
+    folders = sorted(p for p in (out / "errs").iterdir() if p.is_dir())
     assert len(folders) == 3
+    assert (out / "errs" / "case.json").is_file() and (out / "errs" / "manifest.jsonl").is_file()
     for folder in folders:
         prov = json.loads((folder / "provenance.json").read_text())
         assert prov["state"] == "failed" and prov["failure"]
@@ -80,7 +87,7 @@ def test_json_output_and_case_folder(tmp_path, config, web):
 def test_demo_captures_offline_into_demo_case(tmp_path):
     done = run("demo", "--out", str(tmp_path / "captures"))
     assert done.returncode == 0, done.stdout + done.stderr
-    folders = list((tmp_path / "captures" / "demo").iterdir())
+    folders = [p for p in (tmp_path / "captures" / "demo").iterdir() if p.is_dir()]
     assert len(folders) == 1
     for name in ("archive.warc.gz", "provenance.json", "screenshot-full.png", "page.pdf", "dom.html"):
         assert name in done.stdout

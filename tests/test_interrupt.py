@@ -46,7 +46,7 @@ def test_kill_9_mid_capture_keeps_earlier_capture(tmp_path, web):
     case = out / "k"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        done = [p for p in case.glob("*") if not p.name.startswith(".")] if case.exists() else []
+        done = [p for p in case.glob("*") if p.is_dir() and not p.name.startswith(".")] if case.exists() else []
         running = list(case.glob(".incomplete-*")) if case.exists() else []
         if done and running:
             break

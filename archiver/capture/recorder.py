@@ -49,6 +49,10 @@ class ContextRecording:
     blocked: list[Blocked] = field(default_factory=list)
     certificates: dict[str, list[str]] = field(default_factory=dict)  # origin -> PEM chain
     rebinding: list[str] = field(default_factory=list)
+    # *ExtraInfo events can arrive before requestWillBeSent: kept here until it does
+    early_extra: dict[str, tuple[list[dict[str, Any]], list[dict[str, Any]]]] = field(
+        default_factory=dict
+    )
     inflight: set[str] = field(default_factory=set)
     last_activity: float = field(default_factory=time.monotonic)
     pending_tasks: set[asyncio.Task[Any]] = field(default_factory=set)
@@ -158,6 +162,7 @@ class Recorder:
         for ex in rec.held:
             self._emit(rec, ex)
         rec.held.clear()
+        rec.early_extra.clear()
 
     def attach_download(self, context_id: str, url: str, data: bytes, complete: bool) -> bool:
         """Give a held (download) exchange the bytes Playwright saved for it."""
@@ -250,6 +255,10 @@ class Recorder:
             return
         if ex is None:
             ex = Exchange(request_id=rid, target_type=target.target_type)
+            early = rec.early_extra.pop(rid, None)
+            if early:
+                ex.extra_requests.extend(early[0])
+                ex.extra_responses.extend(early[1])
             rec.open[rid] = ex
         post = None
         if req.get("postDataEntries"):
@@ -277,6 +286,8 @@ class Recorder:
         ex = rec.open.get(p["requestId"])
         if ex is not None:
             ex.extra_requests.append(p)
+        else:
+            rec.early_extra.setdefault(p["requestId"], ([], []))[0].append(p)
 
     def _on_response(self, session: str | None, p: dict[str, Any]) -> None:
         found = self._rec(session)
@@ -321,6 +332,8 @@ class Recorder:
         ex = rec.open.get(p["requestId"])
         if ex is not None:
             ex.extra_responses.append(p)
+        else:
+            rec.early_extra.setdefault(p["requestId"], ([], []))[1].append(p)
 
     def _on_data(self, session: str | None, p: dict[str, Any]) -> None:
         found = self._rec(session)

@@ -18,7 +18,7 @@ from ..seal.case import check_case_name, open_case
 from ..seal.identity import StationIdentity
 from ..seal.sealer import SealResult
 
-out = Console(highlight=False)
+out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)
 
 
@@ -53,14 +53,14 @@ def import_files(
         if as_json:
             print(json.dumps(result_json(path, folder, result)))
         else:
-            print_import(path, folder, result, settings.timestamp.enabled)
+            print_import(path, folder, result, settings.timestamp.enabled, case)
 
 
 def _original(result: SealResult) -> Artifact:
     return next(a for a in result.artifacts if Path(a.path).stem == ORIGINAL_STEM)
 
 
-def timestamp_line(result: SealResult, enabled: bool) -> str:
+def timestamp_line(result: SealResult, enabled: bool, case: str) -> str:
     if not result.pending:
         return "timestamped by " + ", ".join(result.timestamps)
     if not enabled:
@@ -68,10 +68,10 @@ def timestamp_line(result: SealResult, enabled: bool) -> str:
     if not result.timestamp_errors:
         return "PENDING (no TSA configured)"
     summary = "; ".join(" ".join(e.split()) for e in result.timestamp_errors)
-    return f"PENDING (no TSA answered: {summary}) - retry with `archiver timestamp --pending`"
+    return f"PENDING (no TSA answered: {summary}); retry: archiver timestamp --pending {case}"
 
 
-def print_import(source: Path, folder: Path, result: SealResult, ts_enabled: bool) -> None:
+def print_import(source: Path, folder: Path, result: SealResult, ts_enabled: bool, case: str) -> None:
     original = _original(result)
     out.print(f"[green]IMPORTED[/green] {escape(str(source))}")
     out.print(f"  folder: {escape(str(folder))}")
@@ -80,7 +80,7 @@ def print_import(source: Path, folder: Path, result: SealResult, ts_enabled: boo
     out.print(f"  pHash: {original.phash or '-'}")
     out.print(f"  root hash: {result.root_hash}")
     style = "yellow" if result.pending else "green"
-    out.print(f"  timestamp: [{style}]{escape(timestamp_line(result, ts_enabled))}[/{style}]")
+    out.print(f"  timestamp: [{style}]{escape(timestamp_line(result, ts_enabled, case))}[/{style}]")
 
 
 def result_json(source: Path, folder: Path, result: SealResult) -> dict[str, object]:

@@ -15,7 +15,7 @@ from ..seal.case import check_case_name, load_case_info
 from ..seal.manifest import MANIFEST_NAME, Manifest
 from ..seal.similar import Group, find_similar, sealed_images
 
-out = Console(highlight=False)
+out = Console(highlight=False, soft_wrap=True)
 
 
 def similar(
@@ -56,8 +56,7 @@ def similar(
             img = member.image
             out.print(
                 f"  {img.time}  {escape(img.item)}  {escape(img.artifact)}  "
-                f"sha256 {img.sha256[:12]}  distance {member.distance}",
-                soft_wrap=True,
+                f"sha256 {img.sha256[:12]}  distance {member.distance}"
             )
 
 

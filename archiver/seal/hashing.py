@@ -50,5 +50,5 @@ def perceptual_hash(path: Path) -> str | None:
         with Image.open(path) as img:
             img.load()
             return str(imagehash.phash(img))
-    except (UnidentifiedImageError, OSError, ValueError):
-        return None
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError):
+        return None  # not an image we can read safely: sealed by SHA-256 alone

@@ -137,6 +137,8 @@ def _ask(url: str, data: bytes, digest: bytes, timeout: float) -> _Answer:
     )
     der = _post(url, request.as_bytes(), timeout)
     response = _parse(der)
+    if response.status == PKIStatus.GRANTED_WITH_MODS:  # verify accepts plain grants only
+        raise _TSAError(f"granted with modifications, not kept ({status_text(response)})")
     if response.status != PKIStatus.GRANTED:
         raise _TSAError(f"refused the request ({status_text(response)})")
     try:
@@ -158,7 +160,7 @@ def _post(url: str, body: bytes, timeout: float) -> bytes:
     """POST the query; the whole exchange after connecting must finish by the deadline."""
     headers = {"Content-Type": QUERY_TYPE, "Accept": "application/timestamp-reply"}
     try:
-        with httpx.Client(timeout=httpx.Timeout(timeout), follow_redirects=True) as client:
+        with httpx.Client(timeout=httpx.Timeout(timeout)) as client:
             with client.stream("POST", url, content=body, headers=headers) as response:
                 deadline = time.monotonic() + timeout
                 chunks: list[bytes] = []
@@ -180,7 +182,7 @@ def _post(url: str, body: bytes, timeout: float) -> bytes:
         raise _TSAError(f"connection failed: {_one_line(exc) or type(exc).__name__}") from None
     except httpx.HTTPError as exc:
         raise _TSAError(f"request failed: {_one_line(exc) or type(exc).__name__}") from None
-    except (OSError, ValueError) as exc:  # bad URL, odd socket errors
+    except (httpx.InvalidURL, OSError, ValueError) as exc:  # bad URL, odd socket errors
         raise _TSAError(f"request failed: {_one_line(exc) or type(exc).__name__}") from None
 
 

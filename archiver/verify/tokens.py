@@ -25,6 +25,9 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, padding, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 from rfc3161_client import VerificationError, VerifierBuilder, decode_timestamp_response
 from rfc3161_client.tsp import PKIStatus, TimeStampResponse
@@ -89,12 +92,17 @@ def check_token(
     if signer is None:
         return fail("the token does not include the certificate of the TSA that signed it")
 
+    if _signature_is_bad(response, signer):  # before the chain: a forged genTime may also
+        return fail(BAD_SIGNATURE)  # make the chain look expired, but forgery is the news
     anchors = _unique(roots)
     if not anchors:
         return fail(f"{NO_CHAIN}: no trusted roots were given")
     helpers = _helpers(intermediates, anchors)
     try:
-        verifier = VerifierBuilder(roots=anchors, intermediates=helpers).build()
+        builder = VerifierBuilder(roots=anchors, intermediates=helpers)
+        if not embedded:  # certReq was false: the signer came from `intermediates`
+            builder = builder.tsa_certificate(signer)
+        verifier = builder.build()
         verifier.verify(response, expected)
     except VerificationError as exc:
         return fail(_explain(str(exc), signer, embedded + helpers, gen_time))
@@ -238,6 +246,83 @@ def _missing_root(signer: x509.Certificate, pool: list[x509.Certificate]) -> str
         else:
             break
     return (current.subject if _self_issued(current) else current.issuer).rfc4514_string()
+
+
+def _signature_is_bad(response: TimeStampResponse, signer: x509.Certificate) -> bool:
+    """Our own look at the CMS signature, only to explain a failure well: True when it is
+    certainly wrong (content changed, or signature not made by `signer`), False when it is
+    right or we cannot tell (the library's verification stays the authority)."""
+    try:
+        der = bytes(response.time_stamp_token())
+        # ContentInfo { contentType, [0] { SignedData } }
+        signed_data_pos = _children(der, 0)[1][2]
+        fields = _children(der, signed_data_pos)
+        # encapContentInfo { eContentType, [0] { OCTET STRING tstInfo } }
+        encap = _children(der, fields[2][1])
+        octets = _children(der, encap[1][1])[0]
+        if octets[0] != 0x04:
+            return False
+        content = der[octets[2] : octets[3]]
+        signer_infos = _children(der, fields[-1][1])
+        if fields[-1][0] != 0x31 or len(signer_infos) != 1:
+            return False
+        info = _children(der, signer_infos[0][1])
+        digest_name = _HASHES.get(_oid(der, _children(der, info[2][1])[0]))
+        attrs = info[3]
+        signature = info[5] if len(info) > 5 else None
+        if digest_name is None or attrs[0] != 0xA0 or signature is None or signature[0] != 0x04:
+            return False
+        algorithm = getattr(hashes, digest_name)()
+        digest = hashes.Hash(algorithm)
+        digest.update(content)
+        content_digest = digest.finalize()
+        for _, attr_start, _, _ in _children(der, attrs[1]):
+            attr = _children(der, attr_start)
+            if _oid(der, attr[0]) == "1.2.840.113549.1.9.4":  # messageDigest
+                value = _children(der, attr[1][1])[0]
+                if der[value[2] : value[3]] != content_digest:
+                    return True
+        signed = b"\x31" + der[attrs[1] + 1 : attrs[3]]  # the attributes as a SET OF, signed
+        sig = der[signature[2] : signature[3]]
+        key = signer.public_key()
+        if isinstance(key, rsa.RSAPublicKey):
+            if _oid(der, _children(der, info[4][1])[0]) == "1.2.840.113549.1.1.10":
+                return False  # RSASSA-PSS: parameters not read here
+            key.verify(sig, signed, padding.PKCS1v15(), algorithm)
+        elif isinstance(key, ec.EllipticCurvePublicKey):
+            key.verify(sig, signed, ec.ECDSA(algorithm))
+        elif isinstance(key, (ed25519.Ed25519PublicKey, ed448.Ed448PublicKey)):
+            key.verify(sig, signed)
+        else:
+            return False
+        return False
+    except InvalidSignature:
+        return True
+    except Exception:  # noqa: BLE001 - anything odd: cannot tell, let the library decide
+        return False
+
+
+_HASHES = {
+    "1.3.14.3.2.26": "SHA1",
+    "2.16.840.1.101.3.4.2.1": "SHA256",
+    "2.16.840.1.101.3.4.2.2": "SHA384",
+    "2.16.840.1.101.3.4.2.3": "SHA512",
+}
+
+
+def _oid(der: bytes, tlv: tuple[int, int, int, int]) -> str:
+    tag, _, start, end = tlv
+    if tag != 0x06 or start >= end:
+        raise ValueError("not an OID")
+    parts: list[int] = []
+    value = 0
+    for byte in der[start:end]:
+        value = (value << 7) | (byte & 0x7F)
+        if not byte & 0x80:
+            parts.append(value)
+            value = 0
+    first = min(parts[0] // 40, 2)
+    return ".".join(str(p) for p in [first, parts[0] - 40 * first, *parts[1:]])
 
 
 # -- certificates ------------------------------------------------------------------------------
