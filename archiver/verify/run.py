@@ -120,6 +120,8 @@ def _unlisted_folders(case_dir: Path, items: dict[str, _Item], report: VerifyRep
             report.items.append(ItemReport(path=rel, kind="unknown", status=Status.INCOMPLETE, notes=["an interrupted capture or import: never finished, never sealed, not evidence"]))
         elif path.is_dir() and (path / files.SEAL_FILE).exists():
             report.items.append(ItemReport(path=rel, kind="unknown", status=Status.INCOMPLETE, notes=["seal files were written but the manifest event is missing (the seal was interrupted); run: archiver seal CASE"]))
+        elif path.is_dir() and any((path / n).is_file() for n in ("provenance.json", "metadata.json")):
+            report.items.append(ItemReport(path=rel, kind="unknown", status=Status.INCOMPLETE, notes=["finished but never sealed (the run was interrupted before its seal); run: archiver seal CASE"]))
         elif path.name in files.HARMLESS:
             report.case_notes.append(f"{rel}: ignored (made by a file browser)")
         else:
@@ -183,7 +185,10 @@ def _check_tokens(item: _Item, roots: list[x509.Certificate]) -> None:
         chain = _load_chain(chain_path)
         result = check_token(data, item.report.root_hash or "", roots + pinned_from(chain), chain)
         if not result.ok:
-            item.report.fail(name, result.reason or "timestamp does not verify")
+            reason = result.reason or "timestamp does not verify"
+            if "trusted root" in reason:
+                reason += " (if you trust this TSA, give its root with --tsa-root FILE.pem)"
+            item.report.fail(name, reason)
             continue
         seen.ok = True
         seen.gen_time = result.gen_time or seen.gen_time
