@@ -4,8 +4,8 @@ standard tools a verifier already trusts reach the same answer on the untouched 
 
 from __future__ import annotations
 
-import hashlib
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -172,27 +172,42 @@ def test_truncated_last_line_fails(case_copy, tsa):
     assert not ok and any("last line is incomplete" in p for p in problems(report)), problems(report)
 
 
+def _doc_block(marker: str) -> str:
+    """The shell block in docs/verifying.md that follows `marker`: run what we document."""
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "verifying.md").read_text()
+    after = doc[doc.index(marker):]
+    block = after[after.index("```sh\n") + 6:]
+    return block[: block.index("```")]
+
+
+def sh(script: str, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["bash", "-euo", "pipefail", "-c", script, "doc", *args], cwd=cwd, capture_output=True, text=True,
+                          env={**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"})
+
+
 def test_standard_tools_agree(case_copy, tsa):
-    """The exact commands docs/verifying.md gives a verifier."""
+    """The exact commands docs/verifying.md gives a verifier, on an untouched case."""
     copy, capture, _ = case_copy
     item = copy / capture
-    sums = subprocess.run(["sha256sum", "-c", "SHA256SUMS"], cwd=item, capture_output=True, text=True)
-    assert sums.returncode == 0, sums.stdout + sums.stderr
-    events = [json.loads(line) for line in (copy / "manifest.jsonl").read_text().splitlines()]
-    sealed = next(e for e in events if e["type"] == "capture-sealed" and e["subject"]["path"] == capture)
-    root = subprocess.run(["sha256sum", "seal.json"], cwd=item, capture_output=True, text=True).stdout.split()[0]
-    assert root == sealed["subject"]["root_hash"]
-    token = next((item / "timestamps").glob("*.tsr"))
-    chain = token.with_name(token.name.replace(".tsr", ".chain.pem"))
-    ts = subprocess.run(
-        ["openssl", "ts", "-verify", "-data", "seal.json", "-in", str(token.relative_to(item)),
-         "-CAfile", str(tsa.ca_cert_path), "-untrusted", str(chain.relative_to(item))],
-        cwd=item, capture_output=True, text=True,
-    )
-    assert ts.returncode == 0 and "Verification: OK" in ts.stdout, ts.stdout + ts.stderr
-    warcio = Path(sys.executable).with_name("warcio")
-    check = subprocess.run([str(warcio), "check", "archive.warc.gz"], cwd=item, capture_output=True, text=True)
-    assert check.returncode == 0, check.stdout
+    done = sh(_doc_block("**1. Every file is what was sealed**"), item)
+    assert done.returncode == 0 and done.stdout.count(": OK") >= 6, done.stdout + done.stderr
+    done = sh(_doc_block("**2. `SHA256SUMS` says the same"), item)
+    assert done.returncode == 0 and done.stdout == "", done.stdout + done.stderr
+    root = sh("sha256sum seal.json", item).stdout.split()[0]
+    assert sh(f"grep -c '\"root_hash\":\"{root}\"' ../manifest.jsonl", item).stdout.strip() == "2"  # sealed + timestamped
+    token = next((item / "timestamps").glob("*.tsr")).name
+    ts = _doc_block("**4. The trusted timestamp**").replace("<tsa>.tsr", token).replace("<tsa-root>.pem", str(tsa.ca_cert_path))
+    done = sh(ts, item)
+    assert done.returncode == 0 and "Verification: OK" in done.stdout and "Time stamp:" in done.stdout, done.stdout + done.stderr
+    done = sh(_doc_block("**5. The WARC's record digests**"), item)
+    assert done.returncode == 0 and "digest pass" in done.stdout, done.stdout + done.stderr
+    done = sh(_doc_block("**6. The manifest chain**"), copy)
+    assert done.returncode == 0 and "chain OK" in done.stdout, done.stdout + done.stderr
+    script = _doc_block("**7. A signature**").replace("python3 - N", "python3 - 3")
+    done = sh(script, copy)
+    assert done.returncode == 0 and "Verified OK" in done.stdout, done.stdout + done.stderr
+    fingerprint = json.loads((copy / "manifest.jsonl").read_text().splitlines()[2])["actor"]["station"]
+    assert fingerprint in done.stdout
 
 
 def test_cli_verify_exit_codes_and_json(case_copy, tsa):
