@@ -29,9 +29,8 @@ def demo(
         out.print("\nWhat the capture holds:")
         for path in sorted(result.path.iterdir()):
             out.print(f"  {path.name:28} {path.stat().st_size:>10,} bytes")
-        out.print(
-            f"\nOpen {result.path / 'screenshot-full.png'} to see the page; "
-            f"check the WARC with: warcio check {result.path / 'archive.warc.gz'}"
-        )
+        out.print(f"\nSee the page: {result.path / 'screenshot-full.png'}")
+        out.print(f"Verify the case: .venv/bin/archiver verify {result.path.parent}")
+        out.print(f"Check the WARC:  .venv/bin/warcio check -v {result.path / 'archive.warc.gz'}")
     if any(r.state.value == "failed" for r in results):
         raise typer.Exit(1)

@@ -8,7 +8,7 @@ from rich.markup import escape
 from ..models import CaptureState
 from ..pipeline import Captured
 
-out = Console(highlight=False)
+out = Console(highlight=False, soft_wrap=True)
 
 STYLE = {CaptureState.COMPLETE: "green", CaptureState.PARTIAL: "yellow", CaptureState.FAILED: "red"}
 

@@ -52,7 +52,7 @@ def print_report(report: VerifyReport, passed: bool) -> None:
     for item in report.items:
         style = STYLE[item.status]
         stamps = ", ".join(f"{t.gen_time}" for t in item.timestamps if t.ok) or "-"
-        checked = f"{item.files_checked} files, {item.warc_records} WARC records"
+        checked = f"{item.files_checked} files, {item.warc_records} rec"
         table.add_row(escape(item.path), item.kind, f"[{style}]{item.status.value}[/{style}]", checked, stamps)
     out.print(table)
     for item in report.items:  # every reason in full, one line each: nothing cut by the table
