@@ -47,6 +47,10 @@ def find_case(path: Path) -> Path | None:
 
 def verify_path(path: Path, tsa_roots: list[Path] | None = None, workers: int = 2) -> VerifyReport:
     path = path.resolve()
+    if path.is_file() and path.suffix.lower() == ".zip":  # an evidence bundle
+        from .bundle import verify_bundle
+
+        return verify_bundle(path, list(tsa_roots or []))
     roots = trusted_roots(list(tsa_roots or []))
     case_dir = find_case(path)
     if case_dir is None:

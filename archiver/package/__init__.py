@@ -1,0 +1,1 @@
+"""Package: what leaves the tool — signed WACZ files and evidence bundles."""
