@@ -72,12 +72,13 @@ class CaptureCase:
 
     async def capture(self, url: str, settings: Settings | None = None) -> Captured:
         assert self.case is not None
+        dedup = self.index is not None and (settings or self.settings).dedup.enabled
         result = await self.engine.capture(
             url,
             case=self.case_name,
             out_dir=self.settings.output_dir,
             settings=settings,
-            dedup=self.index.lookup if self.index else None,
+            dedup=self.index.lookup if dedup and self.index else None,
         )
         prov = result.provenance
         sealed = await asyncio.to_thread(

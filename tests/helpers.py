@@ -4,7 +4,6 @@ and readers that open what a capture wrote."""
 from __future__ import annotations
 
 import asyncio
-import gzip
 import json
 import subprocess
 import sys

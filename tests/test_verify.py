@@ -18,7 +18,6 @@ from archiver.seal.case import open_case
 from archiver.seal.identity import StationIdentity
 from archiver.importer import import_file
 from archiver.verify.run import verify_path
-from archiver.verify.report import Status
 
 ARCHIVER = str(Path(sys.executable).with_name("archiver"))
 

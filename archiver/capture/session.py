@@ -21,22 +21,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from playwright.async_api import BrowserContext, Dialog, Download, Page
+from playwright.async_api import BrowserContext, Page
 from playwright.async_api import Error as PlaywrightError
 
 from ..config import Settings
 from ..models import (
     Attachment,
     CaptureState,
-    DialogEvent,
-    DownloadEvent,
     FailedRequest,
     LimitHit,
-    PopupEvent,
     Provenance,
-    RedirectHop,
     StepRecord,
-    TLSInfo,
     WarcSummary,
 )
 from ..storage.atomic import atomic_write_bytes, atomic_write_model, fsync_dir
@@ -44,9 +39,11 @@ from ..warc.dedup import Original
 from ..warc.writer import Lookup, WarcWriter
 from .attachments import take_attachments
 from .behaviours.scroll import scroll_through, scroll_to_top
-from .exchange import BodyState, Exchange
+from .exchange import Exchange
 from .netguard import validate_url
-from .recorder import BodyBudget
+from .page_events import PageEvents, PageGuard
+from .provenance import describe_navigation_error, document_facts, merge_blocked, tls_info
+from .recorder import BodyBudget, ContextRecording
 
 if TYPE_CHECKING:
     from .engine import CaptureEngine
@@ -85,9 +82,6 @@ class _Log:
 
     steps: list[StepRecord] = field(default_factory=list)
     limits: list[LimitHit] = field(default_factory=list)
-    dialogs: list[DialogEvent] = field(default_factory=list)
-    popups: list[PopupEvent] = field(default_factory=list)
-    downloads: list[DownloadEvent] = field(default_factory=list)
     failed: list[FailedRequest] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     exchanges: int = 0
@@ -121,7 +115,6 @@ class CaptureSession:
         self.failure: str | None = None
         self.title: str | None = None
         self.budget = BodyBudget(self.limits.max_response_bytes, self.limits.max_total_bytes)
-        self._background: set[asyncio.Task[None]] = set()
 
     # -- the run ----------------------------------------------------------------------
 
@@ -137,7 +130,8 @@ class CaptureSession:
         recording = engine.recorder.context(context_id)
         recording.body_budget = self.budget
         recording.sink = lambda ex: self._on_exchange(writer, ex)
-        self._watch(context, page)
+        guard = PageGuard(engine.recorder, context_id, self.budget)
+        guard.watch(context, page)
         attachments: list[Attachment] = []
         try:
             await self._load(page, context_id)
@@ -147,11 +141,11 @@ class CaptureSession:
             await self._step(
                 "drain", 6.0, lambda: engine.recorder.drain(context_id, 5.0), own_budget=True
             )
-            await self._settle_background()
+            await guard.settle()
             recording.sink = None
             engine.recorder.release(context_id)
             await self._close_context(context)
-        provenance = self._provenance(recording, attachments, writer)
+        provenance = self._provenance(recording, attachments, writer, guard.events)
         writer.write_resource_bytes(
             f"urn:provenance:{self.url}",
             provenance.model_dump_json(indent=2).encode(),
@@ -209,7 +203,7 @@ class CaptureSession:
             message = exc.message.splitlines()[0] if exc.message else str(exc)
             if "Timeout" in type(exc).__name__ or "Timeout" in message:
                 raise StepTimeout(message) from None
-            self.failure = _describe_navigation_error(message, self.url)
+            self.failure = describe_navigation_error(message)
             return self.failure
         return f"HTTP {response.status}" if response else "no response"
 
@@ -293,77 +287,6 @@ class CaptureSession:
                 return
         self.log.limits.append(LimitHit(limit=limit, detail=detail))
 
-    # -- page events ------------------------------------------------------------------
-
-    def _watch(self, context: BrowserContext, page: Page) -> None:
-        def on_page(new_page: Page) -> None:
-            new_page.on("dialog", self._on_dialog)
-            if new_page is not page:
-                self._background_task(self._close_popup(new_page))
-
-        page.on("dialog", self._on_dialog)
-        page.on("download", lambda d: self._background_task(self._on_download(d)))
-        context.on("page", on_page)
-
-    def _background_task(self, coro: Awaitable[None]) -> None:
-        task = asyncio.ensure_future(coro)
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-
-    async def _settle_background(self) -> None:
-        if self._background:
-            await asyncio.wait(list(self._background), timeout=10)
-
-    async def _on_dialog(self, dialog: Dialog) -> None:
-        self.log.dialogs.append(
-            DialogEvent(type=dialog.type, message=dialog.message[:2000], url=dialog.page.url if dialog.page else None)
-        )
-        try:
-            await dialog.dismiss()
-        except PlaywrightError:
-            pass
-
-    async def _close_popup(self, popup: Page) -> None:
-        try:
-            await popup.wait_for_load_state("domcontentloaded", timeout=5000)
-        except PlaywrightError:
-            pass
-        url = popup.url
-        try:
-            await popup.close()
-        except PlaywrightError:
-            pass
-        self.log.popups.append(PopupEvent(url=url))
-
-    async def _on_download(self, download: Download) -> None:
-        event = DownloadEvent(
-            url=download.url, suggested_filename=download.suggested_filename, size=None, recorded=False
-        )
-        self.log.downloads.append(event)
-        try:
-            path = await asyncio.wait_for(download.path(), 15.0)
-        except (asyncio.TimeoutError, PlaywrightError) as exc:
-            event.note = f"download did not finish: {exc}"
-            await _quietly(download.cancel())
-            return
-        try:
-            size = path.stat().st_size
-            event.size = size
-            keep = self.budget.take(size)
-            with open(path, "rb") as fh:
-                data = fh.read(keep)
-        finally:
-            await _quietly(download.delete())  # never left outside the capture
-        recorder = self.engine.recorder
-        assert recorder is not None
-        # The download's exchange is held by the recorder until the drain; attach bytes.
-        for recording_id, rec in recorder.contexts.items():
-            if recorder.attach_download(recording_id, download.url, data, keep == size):
-                event.recorded = True
-                break
-        if keep < size:
-            event.note = f"kept {keep} of {size} bytes (size limit)"
-
     async def _close_context(self, context: BrowserContext) -> None:
         try:
             await asyncio.wait_for(context.close(), 10)
@@ -435,39 +358,20 @@ class CaptureSession:
             "options": self.settings.model_dump_json(exclude={"output_dir"}),
         }
 
-    def _provenance(self, recording, attachments: list[Attachment], writer: WarcWriter) -> Provenance:
-        main = self.log.main_document
-        chain: list[RedirectHop] = []
-        final = server_ip = protocol = None
-        port = status = None
-        if main is not None:
-            for hop in main.hops:
-                if hop.status is None:
-                    continue
-                location = None
-                for name, value in (hop.response_headers or {}).items():
-                    if name.lower() == "location":
-                        location = value
-                chain.append(RedirectHop(url=hop.url, status=hop.status, location=location))
-            last = main.last
-            final, status = last.url, last.status
-            server_ip, port, protocol = last.remote_ip, last.remote_port, last.protocol
-        tls = [
-            _tls_info(origin, pems, main) for origin, pems in recording.certificates.items()
-        ]
-        failed = list(self.log.failed)
-        for blocked in recording.blocked:
-            if not any(f.url == blocked.url and f.blocked for f in failed):
-                failed.append(FailedRequest(url=blocked.url, error=blocked.reason, blocked=True, target=blocked.target_type))
-            else:
-                for f in failed:
-                    if f.url == blocked.url and f.blocked:
-                        f.error = blocked.reason
+    def _provenance(
+        self,
+        recording: ContextRecording,
+        attachments: list[Attachment],
+        writer: WarcWriter,
+        events: PageEvents,
+    ) -> Provenance:
+        doc = document_facts(self.log.main_document)
         warnings = list(self.log.warnings) + list(recording.rebinding)
+        warnings += [f"{n} more {kind} events not logged" for kind, n in events.not_logged.items()]
         if self.budget.truncated:
             self._hit("max_response_bytes/max_total_bytes", f"{self.budget.truncated} bodies truncated")
-        if status is not None and status >= 400:
-            warnings.append(f"the page answered HTTP {status}")
+        if doc.status is not None and doc.status >= 400:
+            warnings.append(f"the page answered HTTP {doc.status}")
         state = CaptureState.COMPLETE
         if self.failure:
             state = CaptureState.FAILED
@@ -478,29 +382,29 @@ class CaptureSession:
             capture_id=self.name,
             case=self.case,
             requested_url=self.url,
-            final_url=final,
-            redirect_chain=chain,
-            http_status=status,
+            final_url=doc.final_url,
+            redirect_chain=doc.chain,
+            http_status=doc.status,
             title=self.title,
             state=state,
             failure=self.failure,
             limits_hit=self.log.limits,
             started=self.started,
             ended=datetime.now(timezone.utc),
-            server_ip=server_ip,
-            server_port=port,
-            protocol=protocol,
-            tls=tls,
+            server_ip=doc.server_ip,
+            server_port=doc.server_port,
+            protocol=doc.protocol,
+            tls=[tls_info(o, pems, self.log.main_document) for o, pems in recording.certificates.items()],
             software=self.engine.software,
             viewport={"width": b.viewport_width, "height": b.viewport_height},
             options=self.settings.model_dump(mode="json", exclude={"output_dir"}),
             steps=self.log.steps,
             attachments=attachments,
             warc=self._warc_summary(writer),
-            failed_requests=failed,
-            dialogs=self.log.dialogs,
-            popups=self.log.popups,
-            downloads=self.log.downloads,
+            failed_requests=merge_blocked(self.log.failed, recording.blocked),
+            dialogs=events.dialogs,
+            popups=events.popups,
+            downloads=events.downloads,
             warnings=warnings,
         )
 
@@ -515,52 +419,3 @@ class CaptureSession:
             revisits=writer.revisits,
             bytes_deduplicated=writer.bytes_saved,
         )
-
-
-def _tls_info(origin: str, pems: list[str], main: Exchange | None) -> TLSInfo:
-    info = TLSInfo(origin=origin, certificate_chain_pem=pems)
-    if main is None:
-        return info
-    for hop in main.hops:
-        sec = hop.security
-        if sec and hop.url.startswith(origin):
-            info.protocol = sec.get("protocol")
-            info.cipher = sec.get("cipher")
-            info.key_exchange = sec.get("keyExchange") or sec.get("keyExchangeGroup")
-            info.subject = sec.get("subjectName")
-            info.issuer = sec.get("issuer")
-            info.san = list(sec.get("sanList", []))
-            if sec.get("validFrom"):
-                info.valid_from = datetime.fromtimestamp(sec["validFrom"], timezone.utc)
-            if sec.get("validTo"):
-                info.valid_to = datetime.fromtimestamp(sec["validTo"], timezone.utc)
-    return info
-
-
-NETWORK_ERRORS = {
-    "ERR_NAME_NOT_RESOLVED": "the host name does not resolve (check the spelling, or your DNS/connection)",
-    "ERR_CONNECTION_REFUSED": "the server refused the connection (is the site up? is the port right?)",
-    "ERR_CONNECTION_TIMED_OUT": "the connection timed out (the host is unreachable from here)",
-    "ERR_INTERNET_DISCONNECTED": "this machine is offline",
-    "ERR_ADDRESS_UNREACHABLE": "the address is unreachable from here",
-    "ERR_BLOCKED_BY_CLIENT": "blocked: the address is private (use --allow-private for internal sites)",
-    "ERR_CERT_": "TLS certificate error (the site's certificate is not trusted; --ignore-https-errors records it anyway)",
-    "ERR_SSL_": "TLS handshake failed",
-    "ERR_TOO_MANY_REDIRECTS": "too many redirects",
-    "ERR_ABORTED": "the load was aborted (the URL may be a download)",
-}
-
-
-def _describe_navigation_error(message: str, url: str) -> str:
-    for code, text in NETWORK_ERRORS.items():
-        if code in message:
-            net = message[message.find("net::") :].split()[0] if "net::" in message else code
-            return f"{text} [{net}]"
-    return message
-
-
-async def _quietly(awaitable: Awaitable[object]) -> None:
-    try:
-        await awaitable
-    except PlaywrightError:
-        pass

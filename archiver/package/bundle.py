@@ -6,7 +6,6 @@ Exporting appends an `export-made` event with the bundle's SHA-256 to the case.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import zipfile
 from dataclasses import dataclass

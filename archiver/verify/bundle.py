@@ -7,7 +7,6 @@ the ones in case.json.
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 import zipfile
 from pathlib import Path, PurePosixPath
