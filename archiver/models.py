@@ -111,7 +111,8 @@ class WarcSummary(Model):
     exchanges: int
     responses: int
     bytes_recorded: int  # response bodies received, after limits
-    truncated_bodies: int
+    truncated_bodies: int  # cut by our size limits
+    incomplete_bodies: int = 0  # any response whose body is not in the WARC whole (see warnings)
     revisits: int = 0  # responses written as revisit records (identical payload seen before)
     bytes_deduplicated: int = 0  # body bytes not stored again thanks to revisits
 

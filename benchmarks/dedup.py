@@ -209,6 +209,9 @@ def measure(captures: int) -> dict[str, Any]:
             settings = make_settings(Path(tmp) / "out", key, dedup)
             runs.append(asyncio.run(capture_case(url, settings, case, captures, dedup)))
         on, off = runs
+        if not all(on.revisits[1:]) or any(off.revisits):
+            raise BenchError(f"revisits per capture: dedup on {on.revisits}, off {off.revisits} "
+                             "(want >0 after the first capture with dedup on, 0 with it off)")
         t0 = time.perf_counter()
         verified = verify_dedup_case(on.folder)
         verified["seconds"] = time.perf_counter() - t0

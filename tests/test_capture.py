@@ -9,7 +9,7 @@ import io
 import json
 
 import pytest
-from helpers import gunzip_records_count, provenance, responses, warc_records, warcio_check
+from helpers import EngineThread, gunzip_records_count, make_settings, provenance, responses, warc_records, warcio_check
 from PIL import Image
 
 from archiver.models import CaptureState
@@ -179,6 +179,8 @@ def test_never_ending_page_is_bounded_and_partial(engine, web):
     assert "network_idle_timeout" in {h["limit"] for h in prov["limits_hit"]}
     hang = responses(records, "/hang")
     assert hang and hang[0]["warc"]["WARC-Truncated"] == "time"
+    assert any("/hang" in w and "still arriving" in w for w in prov["warnings"])
+    assert prov["warc"]["incomplete_bodies"] >= 1
     assert {a["kind"] for a in prov["attachments"]} >= {"screenshot-viewport", "dom"}
     assert b"Never finishes" in responses(records, "/never")[0]["payload"]
 
@@ -250,6 +252,20 @@ def test_size_limits_truncate_and_mark(engine, web):
     prov = provenance(result)
     assert prov["state"] == "partial"
     assert any("max_response_bytes" in h["limit"] for h in prov["limits_hit"])
+
+
+def test_body_near_the_limit_is_kept_whole(web, tmp_path):
+    """Chromium counts buffered bodies in base64: with a 5 MB limit set when the browser
+    starts, a 4 MB body (5.3 MB in base64) must still be recorded whole."""
+    small = EngineThread(make_settings(tmp_path / "out", max_response_bytes=5_000_000))
+    try:
+        result = small.capture(f"{web.main}/big?size=4000000")
+    finally:
+        small.close()
+    records = check_warc(result)
+    big = responses(records, "/big.bin")[0]
+    assert len(big["payload"]) == 4_000_000 and "WARC-Truncated" not in big["warc"]
+    assert provenance(result)["state"] == "complete"
 
 
 def test_total_bytes_limit(engine, web):

@@ -60,7 +60,8 @@ class Exchange:
     error: str | None = None  # net::ERR_... from loadingFailed
     blocked_reason: str | None = None
     canceled: bool = False
-    encoded_length: int | None = None
+    encoded_length: int | None = None  # bytes on the wire (loadingFinished)
+    decoded_length: int = 0  # body bytes as the page got them (sum of dataReceived)
     extra_requests: list[dict[str, Any]] = field(default_factory=list)
     extra_responses: list[dict[str, Any]] = field(default_factory=list)
 

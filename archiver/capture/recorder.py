@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 RECORDED_TARGETS = {"page", "iframe", "service_worker", "shared_worker", "worker"}
 RECORDED_SCHEMES = ("http:", "https:")
 NO_BODY_STATUSES = {101, 204, 205, 304}
+BODY_TIMEOUT = 120.0  # seconds for one Network.getResponseBody (bodies cross as base64 JSON)
 
 
 @dataclass
@@ -102,6 +103,7 @@ class Recorder:
         self.conn = conn
         self.guard = guard
         self.max_response_bytes = max_response_bytes
+        self._buffer_size = max_response_bytes * 4 // 3 + (1 << 20)
         self.targets: dict[str, _Target] = {}
         self.contexts: dict[str, ContextRecording] = {}
         self._wire()
@@ -203,8 +205,9 @@ class Recorder:
                 (
                     "Network.enable",
                     {
-                        "maxTotalBufferSize": max(self.max_response_bytes * 2, 64 << 20),
-                        "maxResourceBufferSize": self.max_response_bytes,
+                        # Chromium counts a buffered body in base64 (4/3 of its bytes)
+                        "maxTotalBufferSize": max(self._buffer_size * 2, 64 << 20),
+                        "maxResourceBufferSize": self._buffer_size,
                     },
                 )
             )
@@ -338,7 +341,11 @@ class Recorder:
     def _on_data(self, session: str | None, p: dict[str, Any]) -> None:
         found = self._rec(session)
         if found is not None:
-            found[0].touch()
+            rec = found[0]
+            rec.touch()
+            ex = rec.open.get(p["requestId"])
+            if ex is not None:
+                ex.decoded_length += p.get("dataLength", 0)
 
     def _on_finished(self, session: str | None, p: dict[str, Any]) -> None:
         found = self._rec(session)
@@ -415,10 +422,18 @@ class Recorder:
     async def _read_body(self, rec: ContextRecording, ex: Exchange, hop: Hop) -> None:
         try:
             result = await self.conn.send(
-                "Network.getResponseBody", {"requestId": ex.request_id}, ex.session_id
+                "Network.getResponseBody",
+                {"requestId": ex.request_id},
+                ex.session_id,
+                timeout=BODY_TIMEOUT,
             )
+        except asyncio.TimeoutError:
+            hop.body_state = BodyState.UNAVAILABLE
+            hop.body_note = f"the browser did not hand the body over within {BODY_TIMEOUT:.0f}s"
+            return
         except CDPError as exc:
-            big = (ex.encoded_length or 0) > self.max_response_bytes
+            size = max(ex.decoded_length, ex.encoded_length or 0)
+            big = size > self.max_response_bytes
             hop.body_state = BodyState.TRUNCATED_LENGTH if big else BodyState.UNAVAILABLE
             hop.body_note = (
                 f"body over the per-response limit ({self.max_response_bytes} bytes)"

@@ -39,7 +39,7 @@ from ..warc.dedup import Original
 from ..warc.writer import Lookup, WarcWriter
 from .attachments import take_attachments
 from .behaviours.scroll import scroll_through, scroll_to_top
-from .exchange import Exchange
+from .exchange import BodyState, Exchange
 from .netguard import validate_url
 from .page_events import PageEvents, PageGuard
 from .provenance import describe_navigation_error, document_facts, merge_blocked, tls_info
@@ -53,6 +53,8 @@ log = logging.getLogger(__name__)
 WARC_NAME = "archive.warc.gz"
 PROVENANCE_NAME = "provenance.json"
 INCOMPLETE_PREFIX = ".incomplete-"
+INCOMPLETE_BODIES = (BodyState.TRUNCATED_LENGTH, BodyState.TRUNCATED_TIME, BodyState.UNAVAILABLE)
+MAX_BODY_WARNINGS = 50
 
 
 class StepTimeout(Exception):
@@ -86,6 +88,7 @@ class _Log:
     warnings: list[str] = field(default_factory=list)
     exchanges: int = 0
     responses: int = 0
+    cut_bodies: int = 0  # responses whose body is not in the WARC whole
     main_document: Exchange | None = None
 
 
@@ -308,6 +311,11 @@ class CaptureSession:
             and first.resource_type == "Document"
         ):
             self.log.main_document = ex
+        last = ex.last
+        if last.has_response and last.body_state in INCOMPLETE_BODIES and last.body_note:
+            self.log.cut_bodies += 1
+            if self.log.cut_bodies <= MAX_BODY_WARNINGS:
+                self.log.warnings.append(f"body of {last.url} not recorded whole: {last.body_note}")
         if ex.error:
             self.log.failed.append(
                 FailedRequest(
@@ -368,6 +376,8 @@ class CaptureSession:
         doc = document_facts(self.log.main_document)
         warnings = list(self.log.warnings) + list(recording.rebinding)
         warnings += [f"{n} more {kind} events not logged" for kind, n in events.not_logged.items()]
+        if self.log.cut_bodies > MAX_BODY_WARNINGS:
+            warnings.append(f"{self.log.cut_bodies - MAX_BODY_WARNINGS} more bodies not recorded whole")
         if self.budget.truncated:
             self._hit("max_response_bytes/max_total_bytes", f"{self.budget.truncated} bodies truncated")
         if doc.status is not None and doc.status >= 400:
@@ -416,6 +426,7 @@ class CaptureSession:
             responses=self.log.responses,
             bytes_recorded=self.budget.used,
             truncated_bodies=self.budget.truncated,
+            incomplete_bodies=self.log.cut_bodies,
             revisits=writer.revisits,
             bytes_deduplicated=writer.bytes_saved,
         )

@@ -5,16 +5,19 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 
 from ..capture.netguard import BadURL, validate_url
 from ..config import Settings, load_settings
-from ..pipeline import CaptureCase, Captured
 from ..errors import UserError
 from ..models import CaptureState
 from .report import print_result
+
+if TYPE_CHECKING:  # the pipeline pulls in Playwright: imported when a capture runs
+    from ..pipeline import Captured
 
 err = Console(stderr=True, highlight=False)
 
@@ -83,7 +86,9 @@ def capture(
         raise typer.Exit(1)
 
 
-async def run_captures(settings: Settings, urls: list[str], quiet: bool = False) -> list[Captured]:
+async def run_captures(settings: Settings, urls: list[str], quiet: bool = False) -> list["Captured"]:
+    from ..pipeline import CaptureCase
+
     results: list[Captured] = []
     async with CaptureCase(settings) as run:
         for i, url in enumerate(urls, 1):
@@ -93,7 +98,7 @@ async def run_captures(settings: Settings, urls: list[str], quiet: bool = False)
     return results
 
 
-def result_json(result: Captured) -> dict[str, object]:
+def result_json(result: "Captured") -> dict[str, object]:
     p = result.provenance
     return {
         "root_hash": result.seal.root_hash,

@@ -5,15 +5,19 @@ from __future__ import annotations
 from rich.console import Console
 from rich.markup import escape
 
+from typing import TYPE_CHECKING
+
 from ..models import CaptureState
-from ..pipeline import Captured
+
+if TYPE_CHECKING:
+    from ..pipeline import Captured
 
 out = Console(highlight=False, soft_wrap=True)
 
 STYLE = {CaptureState.COMPLETE: "green", CaptureState.PARTIAL: "yellow", CaptureState.FAILED: "red"}
 
 
-def print_result(result: Captured) -> None:
+def print_result(result: "Captured") -> None:
     p = result.provenance
     style = STYLE[p.state]
     out.print(f"[{style}]{p.state.value.upper()}[/{style}] {escape(str(p.requested_url))}")

@@ -46,6 +46,9 @@ def find_case(path: Path) -> Path | None:
 
 
 def verify_path(path: Path, tsa_roots: list[Path] | None = None, workers: int = 2) -> VerifyReport:
+    if path.is_file() and path.name.lower().endswith(".wacz"):
+        from .wacz import verify_wacz
+        return verify_wacz(path, list(tsa_roots or []))
     path = path.resolve()
     if path.is_file() and path.suffix.lower() == ".zip":  # an evidence bundle
         from .bundle import verify_bundle
@@ -216,7 +219,8 @@ def _resolve_revisits(selected: list[_Item], items: dict[str, _Item], report: Ve
                 continue
             for artifact in item.artifacts:
                 if artifact.media_type in WARC_TYPES and (item.folder / artifact.path).is_file():
-                    originals.update(check_warc(item.folder / artifact.path).originals)
+                    # only the record ids are needed: that WARC's digests are its own item's check
+                    originals.update(check_warc(item.folder / artifact.path, digests=False).originals)
     for item in selected:
         for uri, refers_to, digest in item.warc.revisits:
             if originals.get(refers_to) != digest:
