@@ -142,3 +142,33 @@ def test_cookie_recorded_as_sent_on_script_request(cookie_capture):
     assert header(request, "Connection") == ["keep-alive"], request["http_list"]
     # and the response's wire headers: the API refreshed a cookie
     assert header(whoami, "Set-Cookie") == [pages.WHOAMI_COOKIE_SET], whoami["http_list"]
+
+
+def test_media_seen_only_in_pieces_is_fetched_whole_once(engine, web):
+    """Replay tools cannot stitch 206 pieces; the capture adds one whole 200 fetch of it,
+    from inside the page, recorded like every other exchange."""
+    result = engine.capture(f"{web.main}/watch-chunked", dedup={"enabled": False})
+    records = check_warc(result)
+    whole = [r for r in responses(records, "/media/clip.wav?chunk=32768") if r["status"] == 200]
+    assert len(whole) == 1 and whole[0]["payload"] == clip_wav()
+    steps = {s["name"]: s for s in provenance(result)["steps"]}
+    assert steps["media-whole"]["outcome"] == "ok" and "fetched 1 of 1" in steps["media-whole"]["detail"]
+
+
+@pytest.mark.slow
+def test_chunked_media_replays_in_pywb(engine, web, tmp_path):
+    from fixtures.pywb import PywbReplay
+    from helpers import CHROMIUM
+    from playwright.sync_api import sync_playwright
+
+    result = engine.capture(f"{web.main}/watch-chunked", dedup={"enabled": False})
+    with PywbReplay([result.path / "archive.warc.gz"], tmp_path / "pywb") as replay, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        try:
+            page = browser.new_page()
+            page.goto(replay.replay_url(f"{web.main}/watch-chunked"))
+            page.wait_for_function("() => document.querySelector('audio').readyState >= 3", timeout=15000)
+            state = page.evaluate("() => { const a = document.querySelector('audio'); return [a.duration, a.error]; }")
+            assert state == [3, None]
+        finally:
+            browser.close()

@@ -38,6 +38,7 @@ from ..storage.atomic import atomic_write_bytes, atomic_write_model, fsync_dir
 from ..warc.dedup import Original
 from ..warc.writer import Lookup, WarcWriter
 from .attachments import take_attachments
+from .behaviours.media import PartialMedia, fetch_whole
 from .behaviours.scroll import scroll_through, scroll_to_top
 from .exchange import BodyState, Exchange
 from .netguard import validate_url
@@ -118,6 +119,7 @@ class CaptureSession:
         self.failure: str | None = None
         self.title: str | None = None
         self.budget = BodyBudget(self.limits.max_response_bytes, self.limits.max_total_bytes)
+        self.partial_media = PartialMedia()
 
     # -- the run ----------------------------------------------------------------------
 
@@ -192,6 +194,11 @@ class CaptureSession:
 
         await self._step("scroll", self.limits.scroll_timeout, scroll)
         await self._step("network-idle-after-scroll", idle, wait_idle)
+        wanted = self.partial_media.wanted(self.limits.max_response_bytes)
+        if wanted:
+            budget = self.limits.network_idle_timeout
+            await self._step("media-whole", budget, lambda: fetch_whole(page, wanted, budget))
+            await self._step("network-idle-after-media", idle, wait_idle)
         await self._step("scroll-to-top", 5.0, lambda: scroll_to_top(page, 5.0))
         try:
             self.title = await asyncio.wait_for(page.title(), 5.0)
@@ -303,6 +310,7 @@ class CaptureSession:
             return
         written = writer.write_exchange(ex)
         self.log.exchanges += len(ex.hops)
+        self.partial_media.see(ex)
         self.log.responses += len(written)
         first = ex.hops[0]
         if (
