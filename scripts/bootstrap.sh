@@ -40,3 +40,32 @@ fi
 
 # 3. a Chromium (our own resolution order: env/config, Playwright's, system; apt as a last resort)
 "$VENV/bin/archiver" browser ensure
+
+# 4. the ReplayWeb.page viewer for `archiver replay`, served from this project (no CDN):
+#    the npm package's prebuilt ui.js and sw.js (its other dependencies only build them, so
+#    `npm pack` fetches just the package tarball; its integrity is pinned below). Installed
+#    again only when missing or when the pinned version changed.
+RWP_VERSION="2.5.3"
+RWP_INTEGRITY="sha512-nCj2PSON3BxeSJKE8AsYPyULv0XPZKJWfy4l9PyQre9SqwLZ+WKZVs/sfLqPOQ4GrH+0YkjbwOhr8cSTH08gsQ=="
+RWP_DIR="$ROOT/.cache/replaywebpage"
+RWP_STAMP="$RWP_DIR/.archiver-installed"
+RWP_LOG="$ROOT/.cache/replaywebpage-install.log"
+if ! command -v npm >/dev/null 2>&1; then
+  log "npm not found: 'archiver replay' will use pywb instead of ReplayWeb.page"
+elif [ ! -f "$RWP_DIR/ui.js" ] || [ ! -f "$RWP_DIR/sw.js" ] || [ "$(cat "$RWP_STAMP" 2>/dev/null)" != "$RWP_VERSION" ]; then
+  log "installing replaywebpage $RWP_VERSION for 'archiver replay' (log: $RWP_LOG)"
+  mkdir -p "$ROOT/.cache"
+  RWP_TMP="$(mktemp -d "$ROOT/.cache/.replaywebpage-XXXXXX")"
+  if { npm pack "replaywebpage@$RWP_VERSION" --pack-destination "$RWP_TMP" \
+       && [ "$("$VENV/bin/python" -c 'import base64, hashlib, sys; print("sha512-" + base64.b64encode(hashlib.sha512(open(sys.argv[1], "rb").read()).digest()).decode())' \
+             "$RWP_TMP/replaywebpage-$RWP_VERSION.tgz")" = "$RWP_INTEGRITY" ] \
+       && tar -xzf "$RWP_TMP/replaywebpage-$RWP_VERSION.tgz" -C "$RWP_TMP" \
+       && [ -f "$RWP_TMP/package/ui.js" ] && [ -f "$RWP_TMP/package/sw.js" ]; } >"$RWP_LOG" 2>&1; then
+    echo "$RWP_VERSION" > "$RWP_TMP/package/.archiver-installed"
+    rm -rf "$RWP_DIR" && mv "$RWP_TMP/package" "$RWP_DIR"
+  else
+    tail -n 10 "$RWP_LOG" >&2
+    log "warning: installing replaywebpage failed (integrity or network; log: $RWP_LOG): 'archiver replay' will use pywb"
+  fi
+  rm -rf "$RWP_TMP"
+fi

@@ -9,7 +9,7 @@ import sys
 import typer
 
 from ..errors import UserError
-from . import browser, capture, demo, export, imports, note, seal, similar, verify
+from . import browser, capture, demo, export, imports, note, replay, seal, similar, verify
 
 app = typer.Typer(
     name="archiver",
@@ -26,6 +26,7 @@ app.command("verify")(verify.verify)
 app.command("seal")(seal.seal)
 app.command("timestamp")(seal.timestamp)
 app.command("note")(note.note)
+app.command("replay")(replay.replay)
 app.command("export")(export.export)
 app.add_typer(browser.app, name="browser")
 
