@@ -219,3 +219,17 @@ def test_cli_verify_exit_codes_and_json(case_copy, tsa):
     assert bad.returncode == 1
     assert "dom.html" in bad.stdout and "NOT VERIFIED" in bad.stdout
     assert "Traceback" not in bad.stderr
+
+
+
+def test_damaged_gzip_record_is_named(case_copy):
+    """warcio reads a record whose deflate data is damaged short and says nothing (so does
+    `warcio check`); our record check names it."""
+    from archiver.verify.warcs import check_warc
+
+    copy, capture, _ = case_copy
+    warc = copy / capture / "archive.warc.gz"
+    assert check_warc(warc).problems == []
+    flip(warc, warc.stat().st_size - 3000)  # inside a late record's compressed data
+    problems = check_warc(warc).problems
+    assert problems and any(word in problems[0] for word in ("damaged", "digest", "unreadable", "cut short")), problems
