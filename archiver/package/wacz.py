@@ -40,6 +40,7 @@ import json
 import os
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from html.parser import HTMLParser
@@ -50,6 +51,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from warcio.archiveiterator import ArchiveIterator
+from warcio.exceptions import ArchiveLoadFailed
 
 from ..errors import UserError
 from ..models import Artifact, CaseInfo, EventType, ManifestEvent
@@ -423,7 +425,7 @@ def _warc_facts(item: _Item) -> tuple[set[str], set[str]]:
                             refers.add(target)
                     elif record.rec_type in ("response", "resource"):
                         ids.add(headers.get_header("WARC-Record-ID"))
-        except Exception as exc:  # noqa: BLE001 - warcio raises many kinds
+        except (ArchiveLoadFailed, OSError, EOFError, ValueError, zlib.error) as exc:
             raise UserError(f"{item.path}/{artifact.path} cannot be read: {exc}", hint="run: archiver verify CASE") from None
     return ids, refers
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, padding, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -298,7 +298,7 @@ def _signature_is_bad(response: TimeStampResponse, signer: x509.Certificate) -> 
         return False
     except InvalidSignature:
         return True
-    except Exception:  # noqa: BLE001 - anything odd: cannot tell, let the library decide
+    except (ValueError, TypeError, UnsupportedAlgorithm):  # cannot tell: the library decides
         return False
 
 
@@ -364,7 +364,7 @@ def _signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
     try:
         cert.verify_directly_issued_by(issuer)
         return True
-    except (ValueError, TypeError, Exception):  # noqa: BLE001 - InvalidSignature and friends
+    except (InvalidSignature, ValueError, TypeError, UnsupportedAlgorithm):
         return False
 
 

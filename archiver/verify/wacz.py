@@ -530,7 +530,7 @@ class _Check:
             payload = headers.get_header("WARC-Payload-Digest")
             record.content_stream().read()
             rest = next(iterator, None)
-        except Exception:  # noqa: BLE001 - warcio raises many kinds on a bad slice
+        except (ArchiveLoadFailed, OSError, EOFError, ValueError, KeyError, StopIteration, zlib.error):
             self.problem(member, f"{where}: offset {offset}, length {length} in {warc} is not one whole WARC record")
             return
         if rest is not None:
