@@ -30,7 +30,8 @@ from .config import Settings
 from .errors import UserError
 from .models import EventType, ImportMetadata
 from .seal.case import Case
-from .seal.hashing import CHUNK, IMAGE_TYPES, media_type, perceptual_hash, sha256_file
+from .seal.hashing import IMAGE_TYPES, media_type, perceptual_hash
+from .storage.digest import CHUNK, sha256_file
 from .seal.sealer import SealResult, seal_item
 from .storage.atomic import atomic_write_model, fsync_dir
 

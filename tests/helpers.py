@@ -128,3 +128,14 @@ def gunzip_records_count(path: Path) -> int:
         pos = len(data) - len(d.unused_data)
         count += 1
     return count
+
+
+VIEWER_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+def launch_viewer(pw):
+    """A plain Chromium (sync Playwright) for looking at replays, as a reader would."""
+    return pw.chromium.launch(executable_path=CHROMIUM, args=VIEWER_ARGS)

@@ -9,7 +9,7 @@ import ssl
 import pytest
 from fixtures.h2site import H2_HOST, H2_JSON, H2_TEXT, H2Site, h2_pixel_png
 from fixtures.pywb import PywbReplay
-from helpers import CHROMIUM, gunzip_records_count, provenance, responses, warc_records, warcio_check
+from helpers import gunzip_records_count, launch_viewer, provenance, responses, warc_records, warcio_check
 from playwright.sync_api import sync_playwright
 
 from archiver.models import CaptureState
@@ -105,11 +105,7 @@ def test_h2_subresources_bodies(h2records, h2site):
 def test_h2_capture_replays_in_pywb(h2capture, h2site, tmp_path):
     warc = h2capture.path / "archive.warc.gz"
     with PywbReplay([warc], tmp_path / "pywb") as replay, sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-        )
+        browser = launch_viewer(pw)
         try:
             page = browser.new_page()
             live: list[str] = []

@@ -11,7 +11,7 @@ import re
 import pytest
 from fixtures import pages
 from fixtures.site import clip_wav
-from helpers import gunzip_records_count, provenance, responses, warc_records, warcio_check
+from helpers import gunzip_records_count, launch_viewer, provenance, responses, warc_records, warcio_check
 
 from archiver.models import CaptureState
 
@@ -158,12 +158,11 @@ def test_media_seen_only_in_pieces_is_fetched_whole_once(engine, web):
 @pytest.mark.slow
 def test_chunked_media_replays_in_pywb(engine, web, tmp_path):
     from fixtures.pywb import PywbReplay
-    from helpers import CHROMIUM
     from playwright.sync_api import sync_playwright
 
     result = engine.capture(f"{web.main}/watch-chunked", dedup={"enabled": False})
     with PywbReplay([result.path / "archive.warc.gz"], tmp_path / "pywb") as replay, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        browser = launch_viewer(pw)
         try:
             page = browser.new_page()
             page.goto(replay.replay_url(f"{web.main}/watch-chunked"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from fixtures.pywb import PywbReplay
-from helpers import CHROMIUM
+from helpers import launch_viewer
 from playwright.sync_api import sync_playwright
 
 POST_TEXT = "Pejabat terlihat off-road di hari kerja"
@@ -18,11 +18,7 @@ def test_pywb_replays_post_with_script_inserted_images(engine, web, tmp_path):
     # WARCs, so replay the case's WARCs together, as a user replaying the case would
     warcs = sorted(result.path.parent.glob("*/archive.warc.gz"))
     with PywbReplay(warcs, tmp_path / "pywb") as replay, sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-        )
+        browser = launch_viewer(pw)
         try:
             page = browser.new_page()
             live_requests: list[str] = []

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from fixtures.pywb import PywbReplay
-from helpers import CHROMIUM, warc_records
+from helpers import launch_viewer, warc_records
 from playwright.sync_api import sync_playwright
 
 from archiver.errors import UserError
@@ -185,11 +185,7 @@ def test_refuses_a_station_the_case_does_not_list(exported, tmp_path):
 def test_pywb_replays_the_wacz(exported, web, tmp_path):
     summary = exported[0]
     with PywbReplay([summary.path], tmp_path / "pywb") as replay, sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-        )
+        browser = launch_viewer(pw)
         try:
             page = browser.new_page()
             live_requests: list[str] = []

@@ -282,15 +282,7 @@ class Recorder:
         rec.touch()
 
     def _on_request_extra(self, session: str | None, p: dict[str, Any]) -> None:
-        found = self._rec(session)
-        if found is None:
-            return
-        rec, _ = found
-        ex = rec.open.get(p["requestId"])
-        if ex is not None:
-            ex.extra_requests.append(p)
-        else:
-            rec.early_extra.setdefault(p["requestId"], ([], []))[0].append(p)
+        self._keep_extra(session, p, responses=False)
 
     def _on_response(self, session: str | None, p: dict[str, Any]) -> None:
         found = self._rec(session)
@@ -328,15 +320,20 @@ class Recorder:
             hop.raw_request_headers = response["requestHeaders"]
 
     def _on_response_extra(self, session: str | None, p: dict[str, Any]) -> None:
+        self._keep_extra(session, p, responses=True)
+
+    def _keep_extra(self, session: str | None, p: dict[str, Any], responses: bool) -> None:
+        """*ExtraInfo (headers as on the wire) go to their exchange; one that arrives before
+        its requestWillBeSent waits in early_extra."""
         found = self._rec(session)
         if found is None:
             return
         rec, _ = found
         ex = rec.open.get(p["requestId"])
         if ex is not None:
-            ex.extra_responses.append(p)
+            (ex.extra_responses if responses else ex.extra_requests).append(p)
         else:
-            rec.early_extra.setdefault(p["requestId"], ([], []))[1].append(p)
+            rec.early_extra.setdefault(p["requestId"], ([], []))[1 if responses else 0].append(p)
 
     def _on_data(self, session: str | None, p: dict[str, Any]) -> None:
         found = self._rec(session)

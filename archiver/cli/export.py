@@ -11,7 +11,7 @@ from .. import SOFTWARE_NAME, __version__
 from ..errors import UserError
 from ..models import EventType
 from ..seal.case import CASE_FILE, open_case
-from ..seal.hashing import sha256_file
+from ..storage.digest import sha256_file
 from ..seal.identity import StationIdentity
 from ..seal.pending import sealed_paths
 from .common import settings_for

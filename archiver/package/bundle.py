@@ -16,7 +16,7 @@ from pathlib import Path
 from ..errors import UserError
 from ..models import EventType
 from ..seal.case import Case
-from ..seal.hashing import sha256_file
+from ..storage.digest import sha256_file
 from ..storage.atomic import fsync_dir, temp_path
 
 SKIPPED = (".case.lock", ".payload-index.sqlite")

@@ -57,6 +57,7 @@ from ..errors import UserError
 from ..models import Artifact, CaseInfo, EventType, ManifestEvent
 from ..seal.identity import StationIdentity
 from ..storage.atomic import fsync_dir, temp_path
+from ..storage.digest import sha256_file
 
 WACZ_VERSION = "1.1.1"
 DATAPACKAGE = "datapackage.json"
@@ -270,15 +271,10 @@ def export_wacz(
     finally:
         tmp.unlink(missing_ok=True)
 
-    whole = hashlib.sha256()
-    size = 0
-    with open(out, "rb") as fh:
-        while chunk := fh.read(CHUNK):
-            whole.update(chunk)
-            size += len(chunk)
+    whole, size = sha256_file(out)
     return WaczSummary(
         path=out,
-        sha256=whole.hexdigest(),
+        sha256=whole,
         size=size,
         created=created,
         items=[i.path for i in wanted],

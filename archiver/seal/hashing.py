@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
 import mimetypes
 from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
-CHUNK = 1 << 20
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/webp", "image/gif", "image/bmp", "image/tiff")
 
 EXTRA_TYPES = {
@@ -20,17 +18,6 @@ EXTRA_TYPES = {
     ".heic": "image/heic",
     ".webp": "image/webp",
 }
-
-
-def sha256_file(path: Path) -> tuple[str, int]:
-    """(hex digest, size), never holding more than one chunk in memory."""
-    digest = hashlib.sha256()
-    size = 0
-    with open(path, "rb") as fh:
-        while chunk := fh.read(CHUNK):
-            digest.update(chunk)
-            size += len(chunk)
-    return digest.hexdigest(), size
 
 
 def media_type(path: Path) -> str:

@@ -18,7 +18,8 @@ from ..config import TimestampSettings
 from ..models import Artifact, EventType
 from ..storage.atomic import atomic_write_bytes
 from .case import Case
-from .hashing import IMAGE_TYPES, media_type, perceptual_hash, sha256_file
+from ..storage.digest import sha256_file
+from .hashing import IMAGE_TYPES, media_type, perceptual_hash
 
 SEAL_FILE = "seal.json"
 SUMS_FILE = "SHA256SUMS"

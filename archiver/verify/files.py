@@ -8,22 +8,12 @@ from pathlib import Path
 from ..canonical import canonical_bytes
 from ..models import Artifact
 from .report import ItemReport
+from ..storage.digest import sha256_file
 
-CHUNK = 1 << 20
 SEAL_FILE = "seal.json"
 SUMS_FILE = "SHA256SUMS"
 TIMESTAMPS_DIR = "timestamps"
 HARMLESS = {".DS_Store", "Thumbs.db", "desktop.ini"}  # made by file browsers, not evidence
-
-
-def sha256_file(path: Path) -> tuple[str, int]:
-    digest = hashlib.sha256()
-    size = 0
-    with open(path, "rb") as fh:
-        while chunk := fh.read(CHUNK):
-            digest.update(chunk)
-            size += len(chunk)
-    return digest.hexdigest(), size
 
 
 def check_seal_files(item_dir: Path, rel: str, artifacts: list[Artifact], root_hash: str, report: ItemReport) -> None:
