@@ -9,6 +9,7 @@ something verify names precisely, and `archiver seal CASE` finishes the job late
 from __future__ import annotations
 
 import hashlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,28 +38,31 @@ def is_artifact(relative: str) -> bool:
     )
 
 
-def list_artifacts(item_dir: Path) -> list[Artifact]:
+def _artifact(item_dir: Path, path: Path) -> Artifact:
+    digest, size = sha256_file(path)
+    kind = media_type(path)
+    return Artifact(
+        path=path.relative_to(item_dir).as_posix(),
+        size=size,
+        sha256=digest,
+        media_type=kind,
+        phash=perceptual_hash(path) if kind in IMAGE_TYPES else None,
+    )
+
+
+def list_artifacts(item_dir: Path, workers: int = 2) -> list[Artifact]:
+    """Every artifact of the item, sorted by path; files are hashed (and images decoded for
+    their pHash) on a small thread pool: hashlib, zlib and Pillow release the GIL."""
     files = sorted(
-        (p for p in item_dir.rglob("*") if p.is_file() and not p.is_symlink()),
+        (
+            p
+            for p in item_dir.rglob("*")
+            if p.is_file() and not p.is_symlink() and is_artifact(p.relative_to(item_dir).as_posix())
+        ),
         key=lambda p: p.relative_to(item_dir).as_posix().encode("utf-8"),
     )
-    artifacts = []
-    for path in files:
-        relative = path.relative_to(item_dir).as_posix()
-        if not is_artifact(relative):
-            continue
-        digest, size = sha256_file(path)
-        kind = media_type(path)
-        artifacts.append(
-            Artifact(
-                path=relative,
-                size=size,
-                sha256=digest,
-                media_type=kind,
-                phash=perceptual_hash(path) if kind in IMAGE_TYPES else None,
-            )
-        )
-    return artifacts
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(lambda p: _artifact(item_dir, p), files))
 
 
 def seal_bytes(artifacts: list[Artifact]) -> bytes:
