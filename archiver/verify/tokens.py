@@ -28,9 +28,10 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, padding, rsa
-from cryptography.hazmat.primitives.serialization import Encoding
 from rfc3161_client import VerificationError, VerifierBuilder, decode_timestamp_response
 from rfc3161_client.tsp import PKIStatus, TimeStampResponse
+
+from .tsa_roots import unique_certificates
 
 SHA256_OID = x509.ObjectIdentifier("2.16.840.1.101.3.4.2.1")
 
@@ -94,7 +95,7 @@ def check_token(
 
     if _signature_is_bad(response, signer):  # before the chain: a forged genTime may also
         return fail(BAD_SIGNATURE)  # make the chain look expired, but forgery is the news
-    anchors = _unique(roots)
+    anchors = unique_certificates(roots)
     if not anchors:
         return fail(f"{NO_CHAIN}: no trusted roots were given")
     helpers = _helpers(intermediates, anchors)
@@ -238,7 +239,7 @@ def _explain(message: str, signer: x509.Certificate, pool: list[x509.Certificate
 def _missing_root(signer: x509.Certificate, pool: list[x509.Certificate]) -> str:
     """The name of the root the chain leads to: the top certificate's subject if it is
     self-signed, else the issuer it names (which we do not have or do not trust)."""
-    top = chain_order(signer, _unique([signer] + pool))
+    top = chain_order(signer, unique_certificates([signer] + pool))
     current = signer
     for cert in top[1:]:
         if cert.subject == current.issuer:
@@ -342,18 +343,7 @@ def _signer(response: TimeStampResponse, candidates: list[x509.Certificate]) -> 
 def _helpers(intermediates: list[x509.Certificate], anchors: list[x509.Certificate]) -> list[x509.Certificate]:
     """Intermediates that may help build a chain: never a self-signed certificate (the
     library would trust it as a root) and nothing already among the anchors."""
-    return [c for c in _unique(intermediates) if not _self_issued(c) and c not in anchors]
-
-
-def _unique(certs: list[x509.Certificate]) -> list[x509.Certificate]:
-    seen: set[bytes] = set()
-    out = []
-    for cert in certs:
-        der = cert.public_bytes(Encoding.DER)
-        if der not in seen:
-            seen.add(der)
-            out.append(cert)
-    return out
+    return [c for c in unique_certificates(intermediates) if not _self_issued(c) and c not in anchors]
 
 
 def _self_issued(cert: x509.Certificate) -> bool:

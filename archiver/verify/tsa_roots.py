@@ -53,12 +53,12 @@ def trusted_roots(extra_pem_paths: list[Path]) -> list[x509.Certificate]:
             raise ValueError(f"{path}: no PEM certificate in this file")
         roots += certs
     roots += list(_certifi_roots())
-    return _unique(roots)
+    return unique_certificates(roots)
 
 
 def pinned_from(certs: list[x509.Certificate]) -> list[x509.Certificate]:
     """Those of `certs` whose SHA-256 fingerprint is pinned (add them to the roots)."""
-    return _unique([c for c in certs if fingerprint(c) in PINNED_ROOTS])
+    return unique_certificates([c for c in certs if fingerprint(c) in PINNED_ROOTS])
 
 
 def load_pem_certificates(data: bytes) -> list[x509.Certificate]:
@@ -87,7 +87,8 @@ def _certifi_roots() -> tuple[x509.Certificate, ...]:
         return ()
 
 
-def _unique(certs: list[x509.Certificate]) -> list[x509.Certificate]:
+def unique_certificates(certs: list[x509.Certificate]) -> list[x509.Certificate]:
+    """The certificates without repeats (by DER bytes), in their first order."""
     seen: set[bytes] = set()
     out = []
     for cert in certs:
