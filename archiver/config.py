@@ -87,6 +87,15 @@ class SimilarSettings(Strict):
     threshold: int = Field(8, ge=0, le=64, description="Max pHash Hamming distance.")
 
 
+class JobSettings(Strict):
+    concurrency: int = Field(0, ge=0, le=32, description="Pages in parallel; 0 = CPU count.")
+    retries: int = Field(2, ge=0, le=10, description="Retries for network errors, 5xx, 429.")
+    retry_backoff: float = Field(2.0, ge=0, description="Seconds before the first retry; doubles.")
+    per_host: int = Field(2, ge=1, description="Captures of one host at the same time.")
+    host_delay: float = Field(1.0, ge=0, description="Seconds between starts on one host.")
+    restart_every: int = Field(50, ge=1, description="Fresh browser after this many captures.")
+
+
 class Settings(Strict):
     output_dir: Path = Path("captures")
     default_case: str = "default"
@@ -97,6 +106,7 @@ class Settings(Strict):
     timestamp: TimestampSettings = Field(default_factory=TimestampSettings)
     dedup: DedupSettings = Field(default_factory=DedupSettings)
     similar: SimilarSettings = Field(default_factory=SimilarSettings)
+    jobs: JobSettings = Field(default_factory=JobSettings)
 
 
 ENV_PREFIX = "ARCHIVER_"

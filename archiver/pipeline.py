@@ -65,12 +65,25 @@ class CaptureCase:
         await self.engine.__aenter__()
         return self
 
+    async def restart_browser(self) -> None:
+        """A fresh browser (after a crash, or every N captures); no capture may be running."""
+        await self.engine.stop()
+        await self.engine.start()
+
     async def __aexit__(self, *exc: Any) -> None:
         await self.engine.__aexit__(*exc)
         if self.index is not None:
             self.index.close()
 
-    async def capture(self, url: str, settings: Settings | None = None) -> Captured:
+    async def capture(
+        self,
+        url: str,
+        settings: Settings | None = None,
+        name: str | None = None,
+        job: int | None = None,
+    ) -> Captured:
+        """Capture and seal one URL. `name` fixes the capture folder's name in advance (the
+        job queue records it before the capture starts); `job` is noted in the seal event."""
         assert self.case is not None
         dedup = self.index is not None and (settings or self.settings).dedup.enabled
         result = await self.engine.capture(
@@ -79,6 +92,7 @@ class CaptureCase:
             out_dir=self.settings.output_dir,
             settings=settings,
             dedup=self.index.lookup if dedup and self.index else None,
+            name=name,
         )
         prov = result.provenance
         sealed = await asyncio.to_thread(
@@ -86,7 +100,8 @@ class CaptureCase:
             self.case,
             result.path,
             EventType.CAPTURE_SEALED,
-            {"kind": "capture", "url": prov.requested_url, "state": prov.state.value},
+            {"kind": "capture", "url": prov.requested_url, "state": prov.state.value}
+            | ({"job": job} if job is not None else {}),
             (settings or self.settings).timestamp,
         )
         if self.index is not None:

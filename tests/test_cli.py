@@ -30,6 +30,7 @@ def config(tmp_path) -> Path:
         f"extra_args = [{json.dumps(HOST_RULES)}]\n"
         "[network]\nallow_private = true\n"
         "[timestamp]\nenabled = false\n"
+        "[jobs]\nretries = 0\nhost_delay = 0.0\n"
         "[limits]\nload_timeout = 10.0\nnetwork_idle_timeout = 3.0\n"
     )
     return path
@@ -62,9 +63,10 @@ def test_load_failures_are_failed_captures(tmp_path, config, web, free_port):
     assert "Traceback" not in done.stderr
     errors = [line for line in done.stderr.splitlines() if line.startswith("error: ")]
     assert len(errors) == 3, done.stderr
-    assert "does not resolve" in errors[0] and "ERR_NAME_NOT_RESOLVED" in errors[0]
-    assert "refused" in errors[1] and "ERR_CONNECTION_REFUSED" in errors[1]
-    assert "certificate" in errors[2] and "ERR_CERT" in errors[2]
+    by_url = {next(u for u in urls if u in line): line for line in errors}
+    assert "does not resolve" in by_url[urls[0]] and "ERR_NAME_NOT_RESOLVED" in by_url[urls[0]]
+    assert "refused" in by_url[urls[1]] and "ERR_CONNECTION_REFUSED" in by_url[urls[1]]
+    assert "certificate" in by_url[urls[2]] and "ERR_CERT" in by_url[urls[2]]
     folders = sorted(p for p in (out / "errs").iterdir() if p.is_dir())
     assert len(folders) == 3
     assert (out / "errs" / "case.json").is_file() and (out / "errs" / "manifest.jsonl").is_file()

@@ -69,6 +69,11 @@ class CaptureEngine:
             os=f"{platform.system()} {platform.release()} ({platform.machine()})",
         )
 
+    @property
+    def alive(self) -> bool:
+        """False once the browser process has died (crash, OOM kill)."""
+        return self.launched is not None and self.launched.process.poll() is None
+
     async def stop(self) -> None:
         if self.browser is not None:
             await self.browser.close()
@@ -90,6 +95,7 @@ class CaptureEngine:
         out_dir: Path | None = None,
         settings: Settings | None = None,
         dedup: Lookup | None = None,
+        name: str | None = None,
     ) -> "CaptureResult":
         """Capture one URL. `settings` may change the limits and the per-capture browser
         options (viewport, user agent, https errors); the browser itself and the network
@@ -102,5 +108,6 @@ class CaptureEngine:
             case=case or settings.default_case,
             out_dir=out_dir or settings.output_dir,
             dedup=dedup,
+            name=name,
         )
         return await session.run()

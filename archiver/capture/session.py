@@ -102,6 +102,7 @@ class CaptureSession:
         case: str,
         out_dir: Path,
         dedup: Lookup | None = None,
+        name: str | None = None,
     ):
         self.engine = engine
         self.dedup = dedup
@@ -110,7 +111,7 @@ class CaptureSession:
         self.url = validate_url(url)
         self.case = case
         self.started = datetime.now(timezone.utc)
-        self.name = capture_name(self.url, self.started)
+        self.name = name or capture_name(self.url, self.started)
         self.case_dir = Path(out_dir) / case
         self.final_dir = self.case_dir / self.name
         self.work_dir = self.case_dir / f"{INCOMPLETE_PREFIX}{self.name}"

@@ -1,9 +1,11 @@
-"""`archiver capture URL [URL...]`: one capture folder per URL."""
+"""`archiver capture URL... [--from-file F]`: every URL is a job in the case's queue; the
+queue is run (N pages in parallel), each capture sealed as soon as it is finished."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,20 +15,41 @@ from rich.console import Console
 from ..capture.netguard import BadURL, validate_url
 from ..config import Settings, load_settings
 from ..errors import UserError
-from ..models import CaptureState
+from ..models import Provenance
+from .progress import JobProgress
 from .report import print_result
 
 if TYPE_CHECKING:  # the pipeline pulls in Playwright: imported when a capture runs
+    from ..jobs.runner import RunSummary
     from ..pipeline import Captured
 
 err = Console(stderr=True, highlight=False)
 
 
+def read_url_file(path: str) -> list[str]:
+    """One URL per line; `#` comments and blank lines ignored; `-` is standard input."""
+    try:
+        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UserError(f"cannot read URL list {path}: {exc.strerror or exc}") from None
+    urls = []
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        urls.append(line.split(" #", 1)[0].strip())  # a comment after the URL; '#' in a URL stays
+    return urls
+
+
 def capture(
-    urls: list[str] = typer.Argument(..., help="http(s) URLs to capture, one folder each."),
+    urls: list[str] = typer.Argument(None, help="http(s) URLs to capture, one folder each."),
+    from_file: str = typer.Option(None, "--from-file", help="A file of URLs, one per line ('-' = stdin)."),
     case: str = typer.Option(None, "--case", help="Case name (a folder under the output dir)."),
     out: Path = typer.Option(None, "--out", help="Output folder (default: captures/)."),
     config: Path = typer.Option(None, "--config", help="TOML settings file."),
+    concurrency: int = typer.Option(None, "--concurrency", help="Pages in parallel (default: CPU count)."),
+    again: bool = typer.Option(False, "--again", help="Capture URLs the case already has once more."),
+    retries: int = typer.Option(None, "--retries", help="Retries for network errors, 5xx and 429."),
     allow_private: bool = typer.Option(
         None, "--allow-private", help="Allow private, loopback and link-local addresses."
     ),
@@ -42,15 +65,18 @@ def capture(
     ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object per line."),
 ) -> None:
-    """Open each URL in Chromium and record everything: WARC, screenshots, DOM, PDF."""
+    """Open each URL in Chromium and record everything: WARC, screenshots, DOM, PDF; seal it."""
+    wanted = list(urls or []) + (read_url_file(from_file) if from_file else [])
+    if not wanted:
+        raise UserError("no URL given", hint="give URLs, or --from-file FILE")
     bad = []
-    for url in urls:
+    for url in wanted:
         try:
             validate_url(url)
         except BadURL as exc:
             bad.append(str(exc))
     if bad:
-        raise UserError("; ".join(bad))
+        raise UserError("; ".join(bad[:5]) + (f"; and {len(bad) - 5} more" if len(bad) > 5 else ""))
     settings = load_settings(
         config,
         {
@@ -65,28 +91,88 @@ def capture(
             },
             "identity": {"operator": operator},
             "timestamp": {"enabled": False if no_timestamp else None},
+            "jobs": {"concurrency": concurrency, "retries": retries},
         },
     )
-    results = asyncio.run(run_captures(settings, urls, quiet=as_json))
-    for result in results:
+    summary = asyncio.run(run_jobs(settings, wanted, again, as_json))
+    report_summary(settings, summary, as_json, single=len(wanted) == 1)
+
+
+async def run_jobs(settings: Settings, urls: list[str] | None, again: bool, as_json: bool) -> "RunSummary":
+    """Queue the URLs in the case, reconcile what a killed run left, run every queued job."""
+    from ..jobs.queue import JobQueue
+    from ..jobs.runner import Runner, concurrency_of, reconcile
+    from ..pipeline import CaptureCase
+
+    async with CaptureCase(settings) as run:
+        assert run.case is not None
+        queue = JobQueue(run.case.folder)
+        try:
+            for note in reconcile(run, queue):
+                err.print(f"resume: {note}", markup=False)
+            if urls:
+                _, new = queue.add(urls, again=again)
+                if new < len(urls) and not as_json:
+                    err.print(f"{len(urls) - new} URL(s) already in case {run.case.name}: not captured again (use --again)", markup=False)
+            total = len(queue.queued())
+            progress = JobProgress(err, total, concurrency_of(settings), quiet=as_json)
+            runner = Runner(run, queue, on_event=progress.update)
+            with progress:
+                summary = await runner.run_all()
+            if summary.interrupted:
+                left = len(queue.queued()) + len(queue.running())
+                err.print(
+                    f"interrupted: {left} job(s) not done; resume with: archiver jobs resume {run.case.name}",
+                    markup=False,
+                )
+            return summary
+        finally:
+            queue.close()
+
+
+def report_summary(settings: Settings, summary: "RunSummary", as_json: bool, single: bool) -> None:
+    case_dir = Path(settings.output_dir) / settings.default_case
+    finals = [o for o in summary.outcomes if o.state != "retry"]
+    for outcome in finals:
+        prov = _provenance(case_dir, outcome.capture)
         if as_json:
-            print(json.dumps(result_json(result)))
-        else:
-            print_result(result)
-    failed = [r for r in results if r.state == CaptureState.FAILED]
-    for result in failed:
-        p = result.provenance
-        err.print(
-            f"error: could not capture {p.requested_url}: {p.failure} "
-            f"(what was recorded is kept in {result.path})",
-            soft_wrap=True,
-            markup=False,
-        )
-    if failed:
-        raise typer.Exit(1)
+            print(json.dumps(_json(outcome, prov, case_dir)))
+        elif single and outcome.captured is not None:
+            print_result(outcome.captured)
+    failed = [o for o in finals if o.state == "failed"]
+    for outcome in failed:
+        where = f" (what was recorded is kept in {case_dir / outcome.capture})" if outcome.capture else ""
+        err.print(f"error: could not capture {outcome.job.url}: {outcome.detail}{where}", soft_wrap=True, markup=False)
+    if failed or summary.interrupted:
+        raise typer.Exit(1 if failed else 130)
+
+
+def _provenance(case_dir: Path, capture: str | None) -> Provenance | None:
+    if not capture:
+        return None
+    try:
+        return Provenance.model_validate_json((case_dir / capture / "provenance.json").read_bytes())
+    except (OSError, ValueError):
+        return None
+
+
+def _json(outcome, prov: Provenance | None, case_dir: Path) -> dict[str, object]:
+    return {
+        "url": outcome.job.url,
+        "job": outcome.job.id,
+        "state": prov.state.value if prov else "failed",
+        "job_state": outcome.state,
+        "path": str(case_dir / outcome.capture) if outcome.capture else None,
+        "final_url": prov.final_url if prov else None,
+        "http_status": prov.http_status if prov else None,
+        "failure": prov.failure if prov else outcome.detail,
+        "limits_hit": [h.model_dump() for h in prov.limits_hit] if prov else [],
+        "seconds": round(outcome.seconds, 3),
+    }
 
 
 async def run_captures(settings: Settings, urls: list[str], quiet: bool = False) -> list["Captured"]:
+    """Capture URLs one after the other without the queue (the demo)."""
     from ..pipeline import CaptureCase
 
     results: list[Captured] = []
@@ -96,19 +182,3 @@ async def run_captures(settings: Settings, urls: list[str], quiet: bool = False)
                 err.print(f"[{i}/{len(urls)}] capturing {url} ...", markup=False)
             results.append(await run.capture(url))
     return results
-
-
-def result_json(result: "Captured") -> dict[str, object]:
-    p = result.provenance
-    return {
-        "root_hash": result.seal.root_hash,
-        "timestamps": result.seal.timestamps,
-        "timestamp_pending": result.seal.pending,
-        "url": p.requested_url,
-        "state": p.state.value,
-        "path": str(result.path),
-        "final_url": p.final_url,
-        "http_status": p.http_status,
-        "failure": p.failure,
-        "limits_hit": [h.model_dump() for h in p.limits_hit],
-    }

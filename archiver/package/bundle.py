@@ -19,7 +19,7 @@ from ..seal.case import Case
 from ..storage.digest import sha256_file
 from ..storage.atomic import fsync_dir, temp_path
 
-SKIPPED = (".case.lock", ".payload-index.sqlite")
+SKIPPED = (".case.lock", ".payload-index.sqlite", "jobs.sqlite")  # working files, not evidence
 COMPRESSED = (".gz", ".png", ".jpg", ".jpeg", ".pdf", ".mp4", ".webm", ".zip", ".wacz", ".tsr")
 
 

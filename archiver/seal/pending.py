@@ -79,16 +79,20 @@ def unsealed_items(case: Case) -> list[Path]:
     )
 
 
+def seal_folder(
+    case: Case, folder: Path, settings: TimestampSettings, extra: dict | None = None
+) -> SealResult:
+    """Seal one finished item folder that the manifest does not know yet."""
+    if (folder / "provenance.json").is_file():
+        prov = Provenance.model_validate_json((folder / "provenance.json").read_bytes())
+        subject = {"kind": "capture", "url": prov.requested_url, "state": prov.state.value}
+        kind = EventType.CAPTURE_SEALED
+    else:
+        meta = ImportMetadata.model_validate(json.loads((folder / "metadata.json").read_bytes()))
+        subject = {"kind": "import", "original_name": meta.original_name}
+        kind = EventType.FILE_IMPORTED
+    return seal_item(case, folder, kind, subject | (extra or {}), settings)
+
+
 def seal_unsealed(case: Case, settings: TimestampSettings) -> list[SealResult]:
-    results = []
-    for folder in unsealed_items(case):
-        if (folder / "provenance.json").is_file():
-            prov = Provenance.model_validate_json((folder / "provenance.json").read_bytes())
-            extra = {"kind": "capture", "url": prov.requested_url, "state": prov.state.value}
-            kind = EventType.CAPTURE_SEALED
-        else:
-            meta = ImportMetadata.model_validate(json.loads((folder / "metadata.json").read_bytes()))
-            extra = {"kind": "import", "original_name": meta.original_name}
-            kind = EventType.FILE_IMPORTED
-        results.append(seal_item(case, folder, kind, extra, settings))
-    return results
+    return [seal_folder(case, folder, settings) for folder in unsealed_items(case)]

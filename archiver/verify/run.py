@@ -24,7 +24,9 @@ from .tsa_roots import pinned_from, trusted_roots
 from .warcs import WarcCheck, check_warc
 
 CASE_FILE = "case.json"
-CASE_FILES = {"case.json", "manifest.jsonl", ".case.lock", ".payload-index.sqlite"}
+CASE_FILES = {"case.json", "manifest.jsonl", ".case.lock"}
+# working files of the case, not evidence: the dedup index and the job queue (SQLite + WAL)
+WORKING_FILES = (".payload-index.sqlite", "jobs.sqlite")
 INCOMPLETE_PREFIX = ".incomplete-"
 WARC_TYPES = ("application/warc",)
 
@@ -121,7 +123,7 @@ def _unlisted_folders(case_dir: Path, items: dict[str, _Item], report: VerifyRep
         candidates.extend(imports.iterdir())
     for path in sorted(candidates):
         rel = path.relative_to(case_dir).as_posix()
-        if rel in items or path.name in CASE_FILES or path.name.startswith(".payload-index"):
+        if rel in items or path.name in CASE_FILES or path.name.startswith(WORKING_FILES):
             continue
         if path.is_dir() and path.name.startswith(INCOMPLETE_PREFIX):
             report.items.append(ItemReport(path=rel, kind="unknown", status=Status.INCOMPLETE, notes=["an interrupted capture or import: never finished, never sealed, not evidence"]))

@@ -1,0 +1,1 @@
+"""Jobs: a persistent queue of URLs per case, and a runner that captures them in parallel."""
