@@ -9,7 +9,7 @@ import sys
 import typer
 
 from ..errors import UserError
-from . import browser, capture, demo, export, imports, note, replay, seal, similar, verify
+from . import browser, capture, demo, export, imports, jobs, note, replay, seal, similar, verify
 
 app = typer.Typer(
     name="archiver",
@@ -28,6 +28,7 @@ app.command("timestamp")(seal.timestamp)
 app.command("note")(note.note)
 app.command("replay")(replay.replay)
 app.command("export")(export.export)
+app.command("jobs")(jobs.jobs)
 app.add_typer(browser.app, name="browser")
 
 

@@ -10,7 +10,7 @@ from ..seal.case import CASE_FILE, Case, check_case_name, open_case
 from ..seal.identity import StationIdentity
 
 
-def settings_for(config: Path | None, out: Path | None, **sections: dict) -> Settings:
+def settings_for(config: Path | None, out: Path | None, **sections: object) -> Settings:
     return load_settings(config, {"output_dir": out, **sections})
 
 
