@@ -111,3 +111,33 @@ def test_queue_bookkeeping(tmp_path):
     reopened = JobQueue(tmp_path)
     assert reopened.queued()[0].capture == "cap-1" and reopened.queued()[0].attempts == 1
     reopened.close()
+
+
+@pytest.mark.slow
+def test_browser_crash_fails_one_job_not_the_batch(tmp_path, config, web):
+    """Chromium is killed while the batch runs: the job it was serving fails (or is
+    retried), a fresh browser takes the rest."""
+    import signal
+    import time
+
+    out = tmp_path / "out"
+    urls = [f"{web.main}/never?n={i}" for i in range(2)] + [f"{web.main}/r/final?crash={i}" for i in range(3)]
+    text = config.read_text().replace("concurrency = 2", "concurrency = 1")
+    config.write_text(text.replace("scroll_timeout = 3.0", "scroll_timeout = 3.0\nload_timeout = 3.0\ncapture_timeout = 8.0"))
+    env = {**os.environ, "ARCHIVER_IDENTITY__KEY_PATH": str(KEY_DIR / "station.pem")}
+    proc = subprocess.Popen([ARCHIVER, "capture", *urls, "--config", str(config), "--out", str(out), "--case", "c", "--json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    time.sleep(2.0)  # inside the first (never-ending) page
+    children = subprocess.run(["ps", "-o", "pid=,args=", "--ppid", str(proc.pid)], capture_output=True, text=True).stdout
+    browsers = [int(line.split()[0]) for line in children.splitlines() if "chrom" in line]
+    assert browsers, children
+    for pid in browsers:
+        os.killpg(pid, signal.SIGKILL)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert "Traceback" not in stderr
+    results = {json.loads(line)["url"]: json.loads(line) for line in stdout.splitlines()}
+    assert set(results) == set(urls), stderr
+    assert all(results[u]["job_state"] == "done" for u in urls[2:]), results
+    queue = JobQueue(out / "c")
+    assert not queue.running() and not queue.queued()
+    queue.close()

@@ -119,7 +119,10 @@ async def run_jobs(settings: Settings, urls: list[str] | None, again: bool, as_j
             runner = Runner(run, queue, on_event=progress.update)
             with progress:
                 summary = await runner.run_all()
-            if summary.interrupted:
+            if summary.disk_full:
+                err.print("error: the disk is full: the batch stopped; free some space, then: "
+                          f"archiver jobs resume {run.case.name}", markup=False)
+            elif summary.interrupted:
                 left = len(queue.queued()) + len(queue.running())
                 err.print(
                     f"interrupted: {left} job(s) not done; resume with: archiver jobs resume {run.case.name}",
@@ -144,7 +147,7 @@ def report_summary(settings: Settings, summary: "RunSummary", as_json: bool, sin
         where = f" (what was recorded is kept in {case_dir / outcome.capture})" if outcome.capture else ""
         err.print(f"error: could not capture {outcome.job.url}: {outcome.detail}{where}", soft_wrap=True, markup=False)
     if failed or summary.interrupted:
-        raise typer.Exit(1 if failed else 130)
+        raise typer.Exit(1 if failed or summary.disk_full else 130)
 
 
 def _provenance(case_dir: Path, capture: str | None) -> Provenance | None:

@@ -5,6 +5,7 @@ has served many captures, stopping cleanly on Ctrl-C, and resumable after any ki
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
 import signal
 import time
@@ -25,7 +26,7 @@ RETRYABLE_NET = ("ERR_CONNECTION_REFUSED", "ERR_CONNECTION_RESET", "ERR_CONNECTI
                  "ERR_NAME_RESOLUTION_FAILED", "ERR_INTERNET_DISCONNECTED", "ERR_ADDRESS_UNREACHABLE")
 
 
-CAPTURE_CRASHES = (PlaywrightError, CDPClosed, CDPError, ConnectionError, asyncio.TimeoutError)
+CAPTURE_CRASHES = (PlaywrightError, CDPClosed, CDPError, asyncio.TimeoutError)
 
 
 @dataclass
@@ -42,6 +43,7 @@ class Outcome:
 class RunSummary:
     outcomes: list[Outcome] = field(default_factory=list)
     interrupted: bool = False
+    disk_full: bool = False
     browser_restarts: int = 0
 
 
@@ -190,6 +192,13 @@ class Runner:
         started = time.monotonic()
         try:
             done: Captured = await self.run.capture(job.url, name=name, job=job.id)
+        except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):  # every next capture would fail too
+                self.stop()
+                self.summary.disk_full = True
+            where = f" ({exc.filename})" if exc.filename else ""
+            self._finish(job, "failed", f"cannot write the capture: {exc.strerror}{where}", None, started)
+            return
         except CAPTURE_CRASHES as exc:  # the browser died under it: this job fails, not the batch
             self._since_restart = self.settings.jobs.restart_every  # fresh browser next
             self._finish(job, "failed", f"{type(exc).__name__}: {exc}", None, started)
