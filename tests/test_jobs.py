@@ -127,7 +127,10 @@ def test_browser_crash_fails_one_job_not_the_batch(tmp_path, config, web):
     env = {**os.environ, "ARCHIVER_IDENTITY__KEY_PATH": str(KEY_DIR / "station.pem")}
     proc = subprocess.Popen([ARCHIVER, "capture", *urls, "--config", str(config), "--out", str(out), "--case", "c", "--json"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    time.sleep(2.0)  # inside the first (never-ending) page
+    deadline = time.monotonic() + 60
+    while not list((out / "c").glob(".incomplete-*")) and time.monotonic() < deadline:
+        time.sleep(0.1)  # wait until the first (never-ending) page is being captured
+    time.sleep(0.5)
     children = subprocess.run(["ps", "-o", "pid=,args=", "--ppid", str(proc.pid)], capture_output=True, text=True).stdout
     browsers = [int(line.split()[0]) for line in children.splitlines() if "chrom" in line]
     assert browsers, children

@@ -12,10 +12,13 @@ import sys
 from importlib.metadata import version as package_version
 from pathlib import Path
 
+import websockets
 from playwright.async_api import Browser, Playwright, async_playwright
+from playwright.async_api import Error as PlaywrightError
 
 from .. import SOFTWARE_NAME, __version__
 from ..config import Settings
+from ..errors import BrowserNotFound
 from ..models import Software
 from .browser import LaunchedBrowser, launch_browser
 from .netguard import NetGuard, Resolver, system_resolver
@@ -52,10 +55,16 @@ class CaptureEngine:
         self.launched, self.playwright = await asyncio.gather(
             launch_browser(self.settings.browser), self._pw_manager.__aenter__()
         )
-        self.recorder = await Recorder.attach(
-            self.launched.ws_url, self.guard, self.settings.limits.max_response_bytes
-        )
-        self.browser = await self.playwright.chromium.connect_over_cdp(self.launched.http_url)
+        try:
+            self.recorder = await Recorder.attach(
+                self.launched.ws_url, self.guard, self.settings.limits.max_response_bytes
+            )
+            self.browser = await self.playwright.chromium.connect_over_cdp(self.launched.http_url)
+        except (OSError, websockets.WebSocketException, PlaywrightError) as exc:
+            raise BrowserNotFound(
+                f"Chromium stopped while starting ({type(exc).__name__}: {exc})",
+                hint="run it again; if it keeps happening, check memory and `archiver browser path`",
+            ) from None
         info = await self.recorder.conn.send("Browser.getVersion")
         self.software = Software(
             name=SOFTWARE_NAME,
