@@ -115,10 +115,15 @@ class Runner:
         self._last_start: dict[str, float] = {}
         self._since_restart = 0
         self._restart_lock = asyncio.Lock()
-        self._idle = asyncio.Event()
+        self._workers: list[asyncio.Task[None]] = []
 
     def stop(self) -> None:
-        """First Ctrl-C: claim nothing new, let running captures finish."""
+        """First Ctrl-C: claim nothing new, let running captures finish. Second: stop now
+        (running captures stay `.incomplete-`, their jobs are queued again on resume)."""
+        if self.stopping.is_set() and self.summary.interrupted:
+            for task in self._workers:
+                task.cancel()
+            return
         self.summary.interrupted = True
         self.stopping.set()
 
@@ -129,9 +134,12 @@ class Runner:
                 loop.add_signal_handler(sig, self.stop)
             except (NotImplementedError, RuntimeError):  # not the main thread (tests)
                 pass
-        workers = [asyncio.create_task(self._worker(i)) for i in range(self.concurrency)]
+        self._workers = [asyncio.create_task(self._worker(i)) for i in range(self.concurrency)]
         try:
-            await asyncio.gather(*workers)
+            await asyncio.gather(*self._workers)
+        except asyncio.CancelledError:
+            if not self.summary.interrupted:
+                raise  # cancelled from outside, not by a second Ctrl-C
         finally:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 try:
