@@ -39,6 +39,7 @@ ARCHIVER = VENV_BIN / "archiver"
 SAMPLE_S = 0.2
 PSS_EVERY = 5  # PSS once a second
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+OTHER_WARNING = 0.1  # cores used by other processes above which a run is flagged
 PAGE_KIB = os.sysconf("SC_PAGE_SIZE") // 1024
 
 CONFIG = """\
@@ -114,6 +115,7 @@ class Run:
     peak_rss_kib: int  # sum over the process tree at the worst sample
     peak_pss_kib: int  # the same with shared pages split between processes (1 s samples)
     busy_s: float  # CPU seconds of the whole machine (all cores) during the run
+    other_s: float  # of which used by other processes (not this run, not this script)
     startup_s: float  # spawn -> first capture starts
     shutdown_s: float  # last capture finished -> exit
     phases_ms: list[dict[str, float]] = field(default_factory=list)  # per capture
@@ -129,8 +131,9 @@ class Level:
 # ---- /proc sampling -------------------------------------------------------------------
 
 
-def _children() -> dict[int, list[int]]:
-    tree: dict[int, list[int]] = {}
+def _processes() -> dict[int, tuple[int, int]]:
+    """pid -> (parent pid, CPU ticks used so far, user + system) for every process."""
+    procs: dict[int, tuple[int, int]] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -139,18 +142,42 @@ def _children() -> dict[int, list[int]]:
                 stat = fh.read()
         except OSError:
             continue  # gone meanwhile
-        ppid = int(stat[stat.rindex(b")") + 2 :].split()[1])  # comm may contain spaces
-        tree.setdefault(ppid, []).append(int(entry))
-    return tree
+        fields = stat[stat.rindex(b")") + 2 :].split()  # comm may contain spaces
+        procs[int(entry)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
+    return procs
 
 
-def _descendants(pid: int) -> list[int]:
-    tree, found, todo = _children(), [], [pid]
+def _descendants(pid: int, procs: dict[int, tuple[int, int]]) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for child, (parent, _) in procs.items():
+        children.setdefault(parent, []).append(child)
+    found, todo = [], [pid]
     while todo:
         p = todo.pop()
         found.append(p)
-        todo.extend(tree.get(p, []))
+        todo.extend(children.get(p, []))
     return found
+
+
+class OtherCPU:
+    """CPU used during a run by user-space processes that are neither the run's process
+    tree nor this script (the demo server), so a busy machine is seen in the output.
+    Kernel threads are left out (they also do this run's disk writes)."""
+
+    def __init__(self) -> None:
+        self.first = {pid: ticks for pid, (_, ticks) in _processes().items()}
+        self.last: dict[int, int] = {}
+        self.mine: set[int] = {os.getpid()}
+
+    def sample(self, procs: dict[int, tuple[int, int]], tree: list[int]) -> None:
+        self.mine.update(tree)
+        for pid, (parent, ticks) in procs.items():
+            if pid not in self.mine and pid != 2 and parent != 2:  # 2 = kthreadd
+                self.last[pid] = ticks
+
+    def seconds(self) -> float:
+        ticks = sum(t - self.first.get(pid, 0) for pid, t in self.last.items() if pid not in self.mine)
+        return max(0, ticks) / CLOCK_TICKS
 
 
 def _rss_kib(pid: int) -> int:
@@ -191,11 +218,13 @@ class Sampled:
     peak_rss_kib: int
     peak_pss_kib: int
     busy_s: float
+    other_s: float
 
 
 def run_sampled(cmd: list[str], env: dict[str, str], stdout: Path, timeout: float) -> Sampled:
     """Run cmd with stdout to a file, sampling the memory of its process tree."""
     peak_rss = peak_pss = 0
+    other = OtherCPU()
     with open(stdout, "wb") as out, tempfile.TemporaryFile() as err:
         busy0 = _busy_seconds()
         t0, spawned = time.perf_counter(), time.time()
@@ -205,7 +234,9 @@ def run_sampled(cmd: list[str], env: dict[str, str], stdout: Path, timeout: floa
             while proc.poll() is None:
                 if time.perf_counter() - t0 > timeout:
                     raise BenchError(f"timed out after {timeout:.0f}s: {' '.join(cmd[:3])} ...")
-                pids = _descendants(proc.pid)
+                procs = _processes()
+                pids = _descendants(proc.pid, procs)
+                other.sample(procs, pids)
                 peak_rss = max(peak_rss, sum(_rss_kib(pid) for pid in pids))
                 if samples % PSS_EVERY == 0:
                     peak_pss = max(peak_pss, sum(_pss_kib(pid) for pid in pids))
@@ -217,11 +248,12 @@ def run_sampled(cmd: list[str], env: dict[str, str], stdout: Path, timeout: floa
                 proc.wait()
         wall = time.perf_counter() - t0
         busy = _busy_seconds() - busy0
+        other.sample(_processes(), [])
         err.seek(0)
         tail = err.read().decode(errors="replace")[-3000:]
     if proc.returncode != 0:
         raise BenchError(f"exit {proc.returncode}: {' '.join(cmd[:3])} ...\n{stdout.read_text()[-2000:]}{tail}")
-    return Sampled(wall, spawned, spawned + wall, peak_rss, peak_pss, busy)
+    return Sampled(wall, spawned, spawned + wall, peak_rss, peak_pss, busy, other.seconds())
 
 
 # ---- the two sides --------------------------------------------------------------------
@@ -288,6 +320,7 @@ def run_archiver(urls_file: Path, n_urls: int, n: int, tmp: Path, case: str) -> 
         peak_rss_kib=ran.peak_rss_kib,
         peak_pss_kib=ran.peak_pss_kib,
         busy_s=ran.busy_s,
+        other_s=ran.other_s,
         startup_s=min(starts) - ran.spawned,
         shutdown_s=ran.exited - max(finished.values()),
         phases_ms=phases,
@@ -310,6 +343,7 @@ def run_baseline(urls_file: Path, n_urls: int, n: int, chromium: str, tmp: Path,
         peak_rss_kib=ran.peak_rss_kib,
         peak_pss_kib=ran.peak_pss_kib,
         busy_s=ran.busy_s,
+        other_s=ran.other_s,
         startup_s=result["marks"]["first"] - ran.spawned,
         shutdown_s=ran.exited - result["marks"]["last"],
         phases_ms=[{k: v * 1000 for k, v in c["phases"].items()} for c in result["captures"]],
@@ -333,11 +367,12 @@ def measure(n_urls: int, levels: list[int]) -> tuple[str, str, list[Level]]:
         tmp = Path(tmp_name)
         urls_file = tmp / "urls.txt"
         urls_file.write_text("".join(f"{srv.post_url}?n={i}\n" for i in range(n_urls)))
-        # Untimed warm-up with two URLs each (disk cache for Chromium, Python imports).
+        # Untimed warm-up, one URL each: disk cache for Chromium and the Python imports,
+        # and the station key is created here, not in the first timed run.
         warm = tmp / "warm.txt"
-        warm.write_text("".join(f"{srv.post_url}?warm={i}\n" for i in range(2)))
-        run_archiver(warm, 2, 1, tmp, "bench-warm-up")
-        run_baseline(warm, 2, 1, chromium, tmp, "bare-warm-up")
+        warm.write_text(f"{srv.post_url}?warm-up\n")
+        run_archiver(warm, 1, 1, tmp, "bench-warm-up")
+        run_baseline(warm, 1, 1, chromium, tmp, "bare-warm-up")
 
         results = []
         for i, n in enumerate(levels):
@@ -373,6 +408,8 @@ def run_summary(n_urls: int, run: Run) -> dict[str, Any]:
         "peak_rss_mib": run.peak_rss_kib / 1024,
         "peak_pss_mib": run.peak_pss_kib / 1024,
         "busy_cores": run.busy_s / run.wall_s,
+        "other_cores": run.other_s / run.wall_s,
+        "cpu_per_capture_s": max(0.0, run.busy_s - run.other_s) / n_urls,
         "startup_s": run.startup_s,
         "shutdown_s": run.shutdown_s,
     }
@@ -404,9 +441,18 @@ def summary(url: str, chromium: str, n_urls: int, levels: list[Level]) -> dict[s
 
 def print_table(s: dict[str, Any]) -> None:
     print(f"demo post {s['url']}?n=0..{s['urls'] - 1}  chromium {s['chromium']}  ({s['cpus']} CPUs)")
-    print(f"{s['urls']} URLs per run, one run per side and level, after an untimed warm-up\n")
+    print(f"{s['urls']} URLs per run, one run per side and level, after an untimed warm-up")
+    print("busy cores: CPU of the whole machine / wall; other: of which other processes used;")
+    print("CPU/capt: (busy - other) CPU seconds / URLs")
+    noisy = [
+        f"{key[0].upper()} c{lv['concurrency']} ({lv[key]['other_cores']:.2f} cores)"
+        for lv in s["levels"] for key in ("archiver", "baseline") if lv[key]["other_cores"] > OTHER_WARNING
+    ]
+    if noisy:
+        print(f"warning: other processes were busy during {', '.join(noisy)}; those numbers are noisy")
+    print()
     head = f"{'':22}{'wall':>8}{'capt/min':>10}{'median/capt':>13}{'start-up':>10}{'shut-down':>11}" \
-           f"{'busy cores':>12}{'peak RSS':>10}{'peak PSS':>10}"
+           f"{'busy cores':>12}{'other':>7}{'CPU/capt':>10}{'peak RSS':>10}{'peak PSS':>10}"
     for lv in s["levels"]:
         print(f"concurrency {lv['concurrency']}")
         print(head)
@@ -414,7 +460,8 @@ def print_table(s: dict[str, Any]) -> None:
             r = lv[key]
             print(
                 f"  {label:20}{r['wall_s']:>7.1f}s{r['captures_per_min']:>10.1f}{r['median_capture_s']:>12.2f}s"
-                f"{r['startup_s']:>9.2f}s{r['shutdown_s']:>10.2f}s{r['busy_cores']:>9.2f}/{s['cpus']}"
+                f"{r['startup_s']:>9.2f}s{r['shutdown_s']:>10.2f}s{r['busy_cores']:>9.2f}/{s['cpus']}{r['other_cores']:>7.2f}"
+                f"{r['cpu_per_capture_s']:>9.2f}s"
                 f"{r['peak_rss_mib']:>7.0f}MiB{r['peak_pss_mib']:>7.0f}MiB"
             )
         print()

@@ -54,6 +54,15 @@ log = logging.getLogger(__name__)
 WARC_NAME = "archive.warc.gz"
 PROVENANCE_NAME = "provenance.json"
 INCOMPLETE_PREFIX = ".incomplete-"
+# which setting bounds a step: a step that times out is a limit hit, so the state is partial
+STEP_LIMITS = {
+    "navigate": "load_timeout",
+    "network-idle": "network_idle_timeout",
+    "scroll": "scroll_timeout",
+    "media-whole": "network_idle_timeout",
+    "attachments": "attachments_timeout",
+    "drain": "capture_timeout",
+}
 INCOMPLETE_BODIES = (BodyState.TRUNCATED_LENGTH, BodyState.TRUNCATED_TIME, BodyState.UNAVAILABLE)
 MAX_BODY_WARNINGS = 50
 
@@ -121,12 +130,20 @@ class CaptureSession:
         self.title: str | None = None
         self.budget = BodyBudget(self.limits.max_response_bytes, self.limits.max_total_bytes)
         self.partial_media = PartialMedia()
+        self.write_error: OSError | None = None
 
     # -- the run ----------------------------------------------------------------------
 
     async def run(self) -> CaptureResult:
         self.work_dir.mkdir(parents=True, exist_ok=False)
         writer = WarcWriter(self.work_dir / WARC_NAME, self.dedup, self.settings.dedup.min_size)
+        try:
+            return await self._run(writer)
+        except BaseException:
+            writer.abort()  # no half-written WARC keeps the disk full; the folder stays .incomplete-
+            raise
+
+    async def _run(self, writer: WarcWriter) -> CaptureResult:
         engine = self.engine
         assert engine.browser and engine.recorder and engine.software
         writer.write_warcinfo(self._warcinfo())
@@ -141,7 +158,7 @@ class CaptureSession:
         attachments: list[Attachment] = []
         try:
             await self._load(page, context_id)
-            if self.failure is None:
+            if self.failure is None and self.write_error is None:
                 attachments = await self._attachments(page, writer)
         finally:
             await self._step(
@@ -151,6 +168,8 @@ class CaptureSession:
             recording.sink = None
             engine.recorder.release(context_id)
             await self._close_context(context)
+        if self.write_error is not None:  # the disk failed under the recorder: not a capture
+            raise self.write_error
         provenance = self._provenance(recording, attachments, writer, guard.events)
         writer.write_resource_bytes(
             f"urn:provenance:{self.url}",
@@ -229,6 +248,8 @@ class CaptureSession:
             for item in taken:
                 if item.data is None:
                     self.log.warnings.append(f"{item.kind} not taken: {item.note}")
+                    if item.note and not item.note.startswith("skipped"):
+                        self._hit("attachments_timeout", f"{item.kind} {item.note}")
                     continue
                 path = self.work_dir / item.filename
                 atomic_write_bytes(path, item.data)
@@ -278,8 +299,8 @@ class CaptureSession:
             except PlaywrightError as exc:  # page crashed or closed under us: record, go on
                 outcome, detail = "error", (exc.message or str(exc)).splitlines()[0]
                 self.log.warnings.append(f"step {name} failed: {detail}")
-        if name.startswith("network-idle") and outcome == "timeout":
-            self._hit("network_idle_timeout", f"{name}: {detail}")
+        if outcome == "timeout":
+            self._hit(STEP_LIMITS.get(name.split("-after")[0], "capture_timeout"), f"{name}: {detail}")
         self.log.steps.append(
             StepRecord(
                 name=name,
@@ -307,9 +328,13 @@ class CaptureSession:
     # -- recording sink ---------------------------------------------------------------
 
     def _on_exchange(self, writer: WarcWriter, ex: Exchange) -> None:
-        if not ex.hops:
+        if not ex.hops or self.write_error is not None:
             return
-        written = writer.write_exchange(ex)
+        try:
+            written = writer.write_exchange(ex)
+        except OSError as exc:  # runs in the recorder's task: keep it for run() to raise
+            self.write_error = exc
+            return
         self.log.exchanges += len(ex.hops)
         self.partial_media.see(ex)
         self.log.responses += len(written)

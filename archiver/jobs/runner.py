@@ -8,6 +8,7 @@ import asyncio
 import errno
 import os
 import signal
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -225,7 +226,12 @@ class Runner:
         self, job: Job, state: str, error: str | None, capture: str | None, started: float,
         done: Captured | None = None,
     ) -> None:
-        self.queue.finish(job.id, state, error, capture)
+        try:
+            self.queue.finish(job.id, state, error, capture)
+        except sqlite3.OperationalError as exc:  # "database or disk is full": stop, resume later
+            self.stop()
+            self.summary.disk_full = True
+            error = f"{error}; the job queue could not be updated ({exc})" if error else str(exc)
         self._emit(job, state, error, capture, started, done)
 
     def _emit(

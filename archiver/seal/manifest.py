@@ -10,6 +10,7 @@ reports the torn line.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import hashlib
 import json
@@ -73,6 +74,22 @@ def _last_event(tail: bytes) -> tuple[int, bytes | None, bool]:
     return seq, last_line, torn
 
 
+def _write_whole(fd: int, data: bytes, size_before: int) -> None:
+    """Append all of `data` and fsync, or leave the file as it was and raise (a full disk
+    must not leave a torn event that was reported as recorded)."""
+    done = 0
+    try:
+        while done < len(data):
+            n = os.write(fd, data[done:])
+            if n <= 0:
+                raise OSError(errno.ENOSPC, "no space left for the manifest event")
+            done += n
+        os.fsync(fd)
+    except OSError:
+        os.ftruncate(fd, size_before)  # we hold the lock: nobody appended after us
+        raise
+
+
 class Manifest:
     def __init__(self, path: Path):
         self.path = path
@@ -110,9 +127,7 @@ class Manifest:
                 prev=line_hash(last_line) if last_line is not None else ZERO_HASH,
             )
             event.sig = identity.sign(signing_bytes(event))
-            line = canonical_bytes(event.model_dump(mode="json"))
-            os.write(fd, prefix + line + b"\n")
-            os.fsync(fd)
+            _write_whole(fd, prefix + canonical_bytes(event.model_dump(mode="json")) + b"\n", size)
         return event
 
     def events(self) -> list[ManifestEvent]:

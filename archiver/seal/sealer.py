@@ -9,6 +9,7 @@ something verify names precisely, and `archiver seal CASE` finishes the job late
 from __future__ import annotations
 
 import hashlib
+import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -86,6 +87,20 @@ class SealResult:
         return not self.timestamps
 
 
+TEMP_FILE = re.compile(r"^\..+\.\d+\.part$")  # storage.atomic's temp names
+
+
+def remove_stale_temp_files(folder: Path) -> list[str]:
+    """Temp files of atomic writes that never completed (a kill mid-write): never evidence,
+    never renamed into place; removed before a seal so they cannot be mistaken for it."""
+    removed = []
+    for path in folder.rglob(".*.part"):
+        if path.is_file() and TEMP_FILE.match(path.name):
+            path.unlink()
+            removed.append(path.relative_to(folder).as_posix())
+    return removed
+
+
 def seal_item(
     case: Case,
     item_dir: Path,
@@ -93,6 +108,7 @@ def seal_item(
     subject_extra: dict[str, Any],
     timestamps: TimestampSettings,
 ) -> SealResult:
+    remove_stale_temp_files(item_dir)
     artifacts = list_artifacts(item_dir)
     sealed = seal_bytes(artifacts)
     atomic_write_bytes(item_dir / SEAL_FILE, sealed)

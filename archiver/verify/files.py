@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 
 from ..canonical import canonical_bytes
@@ -14,6 +15,7 @@ SEAL_FILE = "seal.json"
 SUMS_FILE = "SHA256SUMS"
 TIMESTAMPS_DIR = "timestamps"
 HARMLESS = {".DS_Store", "Thumbs.db", "desktop.ini"}  # made by file browsers, not evidence
+TEMP_FILE = re.compile(r"^\..+\.\d+\.part$")  # temp name of an atomic write (storage.atomic)
 
 
 def check_seal_files(item_dir: Path, rel: str, artifacts: list[Artifact], root_hash: str, report: ItemReport) -> None:
@@ -68,6 +70,8 @@ def check_unlisted(item_dir: Path, rel: str, artifacts: list[Artifact], tokens: 
             continue
         if path.name in HARMLESS:
             report.notes.append(f"{rel}/{relative}: ignored (made by a file browser)")
+        elif TEMP_FILE.match(path.name):
+            report.notes.append(f"{rel}/{relative}: a temporary file of a write that was interrupted (not evidence)")
         elif relative.startswith(TIMESTAMPS_DIR + "/"):
             report.fail(f"{rel}/{relative}", "not recorded in the manifest (added after sealing?)")
         else:
