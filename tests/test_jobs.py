@@ -144,3 +144,20 @@ def test_browser_crash_fails_one_job_not_the_batch(tmp_path, config, web):
     queue = JobQueue(out / "c")
     assert not queue.running() and not queue.queued()
     queue.close()
+
+
+def test_polite_per_host(tmp_path, config, web):
+    """per_host = 1 and host_delay = 1 s: captures of one host never overlap and start at
+    least a second apart, even with two pages allowed at once."""
+    out = tmp_path / "out"
+    text = config.read_text().replace("host_delay = 0.0", "host_delay = 1.0").replace("per_host = 2", "per_host = 1")
+    config.write_text(text)
+    urls = [f"{web.main}/r/final?polite={i}" for i in range(3)]
+    done = run("capture", *urls, "--config", str(config), "--out", str(out), "--case", "p")
+    assert done.returncode == 0, done.stderr
+    queue = JobQueue(out / "p")
+    jobs = sorted(queue.all(), key=lambda j: j.started)
+    queue.close()
+    for before, after in zip(jobs, jobs[1:]):
+        assert after.started >= before.finished - 0.05, "two captures of one host overlapped"
+        assert after.started - before.started >= 1.0
