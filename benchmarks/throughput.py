@@ -11,7 +11,8 @@ captured at each level, in one run, by two **whole processes**:
      goto(networkidle), full-page PNG, close the context
 
 Peak memory of each process tree (the process, Playwright's driver, Chromium and its
-helpers) is sampled from /proc every 0.2 s.
+helpers) is sampled from /proc every 0.2 s, with the CPU time of the whole machine and
+of processes outside the tree (so a run disturbed by other work is flagged).
 
 Usage:  .venv/bin/python benchmarks/throughput.py [--urls 50] [--levels 1,2,4] [--json]
 """
@@ -499,7 +500,7 @@ def parse_levels(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(f"not a list of integers: {text!r}") from None
     if not levels or any(n < 1 or n > 32 for n in levels):
         raise argparse.ArgumentTypeError("levels must be between 1 and 32")
-    return levels
+    return list(dict.fromkeys(levels))  # each level once: a level's case is used once
 
 
 def main() -> int:

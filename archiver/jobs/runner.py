@@ -184,7 +184,7 @@ class Runner:
 
     async def _maybe_restart(self) -> None:
         due = self._since_restart >= self.settings.jobs.restart_every or not self.run.engine.alive
-        if not due:
+        if not due or not self.queue.queued():  # no fresh browser just to close it again
             return
         async with self._restart_lock:
             if not (self._since_restart >= self.settings.jobs.restart_every or not self.run.engine.alive):
