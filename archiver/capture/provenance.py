@@ -79,7 +79,8 @@ NETWORK_ERRORS = {
     "ERR_BLOCKED_BY_CLIENT": "blocked: the address is private (use --allow-private for internal sites)",
     "ERR_CERT_": "TLS certificate error (the site's certificate is not trusted; --ignore-https-errors records it anyway)",
     "ERR_SSL_": "TLS handshake failed",
-    "ERR_TOO_MANY_REDIRECTS": "too many redirects",
+    "ERR_TOO_MANY_REDIRECTS": "too many redirects (a redirect loop)",
+    "ERR_UNSAFE_PORT": "the browser refuses to connect to this port (a port reserved for other services)",
     "ERR_ABORTED": "the load was aborted (the URL may be a download)",
 }
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 
 from rich.console import Console
+from rich.table import Table
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 
@@ -14,7 +15,7 @@ class JobProgress:
         self.console = console
         self.total = total
         self.quiet = quiet
-        self.done = self.failed = self.partial = 0
+        self.done = self.failed = self.partial = self.retried = 0
         self.started = time.monotonic()
         self.live = console.is_terminal and not quiet and total > 1
         self.progress: Progress | None = None
@@ -42,16 +43,20 @@ class JobProgress:
         if self.progress is not None:
             self.progress.stop()
         if not self.quiet and self.total:
-            minutes = max(time.monotonic() - self.started, 1e-6) / 60
+            elapsed = max(time.monotonic() - self.started, 1e-6)
             finished = self.done + self.partial + self.failed
-            self.console.print(
-                f"{finished} captured: {self.done} complete, {self.partial} partial, "
-                f"{self.failed} failed; {finished / minutes:.1f} captures/min",
-                markup=False,
+            table = Table(title="capture jobs", show_header=True)
+            for column in ("complete", "partial", "failed", "retried", "not done", "time", "captures/min"):
+                table.add_column(column, justify="right")
+            table.add_row(
+                str(self.done), str(self.partial), str(self.failed), str(self.retried),
+                str(max(self.total - finished, 0)), f"{elapsed:.0f}s", f"{finished / elapsed * 60:.1f}",
             )
+            self.console.print(table)
 
     def update(self, outcome) -> None:  # archiver.jobs.runner.Outcome
         if outcome.state == "retry":
+            self.retried += 1
             if not self.quiet:
                 self.console.print(f"retry {outcome.job.url}: {outcome.detail}", markup=False)
             return
