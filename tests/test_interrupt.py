@@ -71,3 +71,18 @@ def test_kill_9_mid_capture_keeps_earlier_capture(tmp_path, web):
     while time.monotonic() < deadline and any(_alive(pid) for pid in browsers):
         time.sleep(0.1)
     assert browsers and not any(_alive(pid) for pid in browsers)
+
+
+def test_stale_browser_profiles_are_swept(tmp_path):
+    from archiver.capture.browser import sweep_stale_profiles
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    stale = tmp_path / "archiver-chromium-stale"
+    stale.mkdir()
+    os.symlink(f"host-{dead.pid}", stale / "SingletonLock")
+    live = tmp_path / "archiver-chromium-live"
+    live.mkdir()
+    os.symlink(f"host-{os.getpid()}", live / "SingletonLock")
+    removed = sweep_stale_profiles(tmp_path, min_age=0)
+    assert removed == [stale] and not stale.exists() and live.exists()

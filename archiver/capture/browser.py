@@ -165,9 +165,38 @@ def browser_flags(settings: BrowserSettings, user_data_dir: str) -> list[str]:
     return flags
 
 
+PROFILE_PREFIX = "archiver-chromium-"
+
+
+def sweep_stale_profiles(root: Path | None = None, min_age: float = 60.0) -> list[Path]:
+    """Remove the temporary profiles of capture browsers that were killed (kill -9 leaves
+    them behind): those whose SingletonLock names a process that no longer exists."""
+    root = root or Path(tempfile.gettempdir())
+    removed = []
+    for folder in root.glob(PROFILE_PREFIX + "*"):
+        lock = folder / "SingletonLock"
+        try:
+            if time.time() - folder.stat().st_mtime < min_age or not lock.is_symlink():
+                continue
+            pid = int(os.readlink(lock).rsplit("-", 1)[-1])
+        except (OSError, ValueError):
+            continue
+        try:
+            os.kill(pid, 0)
+            continue  # its browser still runs
+        except ProcessLookupError:
+            pass
+        except PermissionError:
+            continue  # someone else's live process
+        shutil.rmtree(folder, ignore_errors=True)
+        removed.append(folder)
+    return removed
+
+
 async def launch_browser(settings: BrowserSettings, timeout: float = 30.0) -> LaunchedBrowser:
     executable = find_browser(settings)
-    user_data_dir = tempfile.TemporaryDirectory(prefix="archiver-chromium-")
+    sweep_stale_profiles()
+    user_data_dir = tempfile.TemporaryDirectory(prefix=PROFILE_PREFIX)
     flags = browser_flags(settings, user_data_dir.name)
     process = subprocess.Popen(
         [executable, *flags],
