@@ -139,3 +139,43 @@ VIEWER_ARGS = [
 def launch_viewer(pw):
     """A plain Chromium (sync Playwright) for looking at replays, as a reader would."""
     return pw.chromium.launch(executable_path=CHROMIUM, args=VIEWER_ARGS)
+
+
+def checked_records(path: Path) -> list[dict[str, Any]]:
+    """The WARC's records, after `warcio check` passed on it, every digest held, and every
+    record sat in its own gzip member."""
+    checked = warcio_check(path)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "digest pass" in checked.stdout
+    records = warc_records(path)
+    assert all(r["digest_ok"] is not False for r in records)
+    assert gunzip_records_count(path) == len(records)
+    return records
+
+
+POST_TEXT = "Pejabat terlihat off-road di hari kerja"
+REPLY_TEXT = "Ini jam kerja, bukan?"
+
+
+def assert_post_replayed(pw, replay, url: str) -> None:
+    """Open the demo post in a replay (pywb) as a reader would: its text, its reply and the
+    photos its script inserted must show, served from the archive, nothing from elsewhere."""
+    browser = launch_viewer(pw)
+    try:
+        page = browser.new_page()
+        origin = replay.base.rsplit("/", 2)[0]
+        outside: list[str] = []
+        page.on("request", lambda r: None if r.url.startswith(origin) else outside.append(r.url))
+        page.goto(replay.replay_url(url), wait_until="load")
+        page.wait_for_selector(f"text={REPLY_TEXT}", timeout=15000)
+        assert POST_TEXT in page.inner_text("body")
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('img[src*=\"/media/photo\"]')]"
+            ".filter(i => i.complete && i.naturalWidth > 0).length >= 2",
+            timeout=15000,
+        )
+        sources = page.eval_on_selector_all("img[src*='/media/photo']", "els => els.map(e => e.currentSrc)")
+        assert sources and all(replay.base in s for s in sources), sources
+        assert not outside, f"replay reached outside the archive: {outside}"
+    finally:
+        browser.close()

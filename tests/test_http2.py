@@ -9,7 +9,7 @@ import ssl
 import pytest
 from fixtures.h2site import H2_HOST, H2_JSON, H2_TEXT, H2Site, h2_pixel_png
 from fixtures.pywb import PywbReplay
-from helpers import gunzip_records_count, launch_viewer, provenance, responses, warc_records, warcio_check
+from helpers import checked_records, launch_viewer, provenance, responses
 from playwright.sync_api import sync_playwright
 
 from archiver.models import CaptureState
@@ -28,14 +28,7 @@ def h2capture(engine, h2site):
 
 @pytest.fixture(scope="module")
 def h2records(h2capture):
-    path = h2capture.path / "archive.warc.gz"
-    checked = warcio_check(path)
-    assert checked.returncode == 0, checked.stdout + checked.stderr
-    assert "digest pass" in checked.stdout
-    records = warc_records(path)
-    assert all(r["digest_ok"] is not False for r in records)
-    assert gunzip_records_count(path) == len(records)
-    return records
+    return checked_records(h2capture.path / "archive.warc.gz")
 
 
 def _pairs(records):

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from fixtures.pywb import PywbReplay
-from helpers import launch_viewer, warc_records
+from helpers import POST_TEXT, REPLY_TEXT, assert_post_replayed, warc_records
 from playwright.sync_api import sync_playwright
 
 from archiver.errors import UserError
@@ -25,8 +25,6 @@ from archiver.seal.identity import StationIdentity
 from archiver.verify.report import Status
 from archiver.verify.run import verify_path
 
-POST_TEXT = "Pejabat terlihat off-road di hari kerja"
-REPLY_TEXT = "Ini jam kerja, bukan?"
 WACZ_CLI = str(Path(sys.executable).with_name("wacz"))
 
 
@@ -185,24 +183,7 @@ def test_refuses_a_station_the_case_does_not_list(exported, tmp_path):
 def test_pywb_replays_the_wacz(exported, web, tmp_path):
     summary = exported[0]
     with PywbReplay([summary.path], tmp_path / "pywb") as replay, sync_playwright() as pw:
-        browser = launch_viewer(pw)
-        try:
-            page = browser.new_page()
-            live_requests: list[str] = []
-            page.on("request", lambda r: None if r.url.startswith(replay.base.rsplit("/", 2)[0]) else live_requests.append(r.url))
-            page.goto(replay.replay_url(f"{web.main}/post/1"), wait_until="load")
-            page.wait_for_selector(f"text={REPLY_TEXT}", timeout=15000)
-            assert POST_TEXT in page.inner_text("body")
-            page.wait_for_function(
-                "() => [...document.querySelectorAll('img[src*=\"/media/photo\"]')]"
-                ".filter(i => i.complete && i.naturalWidth > 0).length >= 2",
-                timeout=15000,
-            )
-            sources = page.eval_on_selector_all("img[src*='/media/photo']", "els => els.map(e => e.currentSrc)")
-            assert sources and all(replay.base in s for s in sources), sources
-            assert not live_requests, f"replay reached outside the archive: {live_requests}"
-        finally:
-            browser.close()
+        assert_post_replayed(pw, replay, f"{web.main}/post/1")
 
 
 # -- tampering ------------------------------------------------------------------------------------
