@@ -38,6 +38,19 @@ if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$HASH" ]; then
   echo "$HASH" > "$STAMP"
 fi
 
+# 2b. command-line tools a verifier (and the tests) use: openssl (ts -verify), ps (procps)
+missing=()
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+command -v ps >/dev/null 2>&1 || missing+=(procps)
+if [ "${#missing[@]}" -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    log "installing ${missing[*]} with apt-get"
+    apt-get update -qq && apt-get install -y -qq "${missing[@]}" >/dev/null
+  else
+    log "warning: ${missing[*]} not found (sudo apt-get install -y ${missing[*]}); some checks need them"
+  fi
+fi
+
 # 3. a Chromium (our own resolution order: env/config, Playwright's, system; apt as a last resort)
 "$VENV/bin/archiver" browser ensure
 
