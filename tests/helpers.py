@@ -4,6 +4,8 @@ and readers that open what a capture wrote."""
 from __future__ import annotations
 
 import asyncio
+import os
+import tempfile
 import json
 import subprocess
 import sys
@@ -179,3 +181,18 @@ def assert_post_replayed(pw, replay, url: str) -> None:
         assert not outside, f"replay reached outside the archive: {outside}"
     finally:
         browser.close()
+
+
+ARCHIVER = str(Path(sys.executable).with_name("archiver"))
+CLI_KEY_DIR = Path(tempfile.mkdtemp(prefix="archiver-test-station-"))
+
+
+def run_cli(
+    *args: str, stdin: str | None = None, cwd: Path | None = None, timeout: float = 180
+) -> subprocess.CompletedProcess[str]:
+    """The `archiver` command as a user runs it; the station key goes to a temp folder,
+    not ~/.config."""
+    env = {**os.environ, "ARCHIVER_IDENTITY__KEY_PATH": str(CLI_KEY_DIR / "station-key.pem")}
+    return subprocess.run(
+        [ARCHIVER, *args], capture_output=True, text=True, input=stdin, cwd=cwd, timeout=timeout, env=env
+    )

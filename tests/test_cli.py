@@ -3,23 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import tempfile
-import sys
 from pathlib import Path
 
 import pytest
-from helpers import HOST_RULES
-
-ARCHIVER = str(Path(sys.executable).with_name("archiver"))
-KEY_DIR = Path(tempfile.mkdtemp(prefix="archiver-test-station-"))
+from helpers import HOST_RULES, run_cli
 
 
-def run(*args: str, cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """The CLI as a user runs it; the station key goes to a temp folder, not ~/.config."""
-    env = {**os.environ, "ARCHIVER_IDENTITY__KEY_PATH": str(KEY_DIR / "station-key.pem")}
-    return subprocess.run([ARCHIVER, *args], capture_output=True, text=True, cwd=cwd, timeout=timeout, env=env)
+
+run = run_cli
 
 
 @pytest.fixture

@@ -6,23 +6,17 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
-import tempfile
 from pathlib import Path
 
 import pytest
-from helpers import HOST_RULES
+from helpers import ARCHIVER, CLI_KEY_DIR, HOST_RULES, run_cli
 
 from archiver.jobs.queue import JobQueue
 from archiver.verify.run import verify_path
 
-ARCHIVER = str(Path(sys.executable).with_name("archiver"))
-KEY_DIR = Path(tempfile.mkdtemp(prefix="archiver-test-jobs-"))
 
 
-def run(*args: str, stdin: str | None = None, timeout: float = 180) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "ARCHIVER_IDENTITY__KEY_PATH": str(KEY_DIR / "station.pem")}
-    return subprocess.run([ARCHIVER, *args], capture_output=True, text=True, input=stdin, timeout=timeout, env=env)
+run = run_cli
 
 
 @pytest.fixture
@@ -124,7 +118,7 @@ def test_browser_crash_fails_one_job_not_the_batch(tmp_path, config, web):
     urls = [f"{web.main}/never?n={i}" for i in range(2)] + [f"{web.main}/r/final?crash={i}" for i in range(3)]
     text = config.read_text().replace("concurrency = 2", "concurrency = 1")
     config.write_text(text.replace("scroll_timeout = 3.0", "scroll_timeout = 3.0\nload_timeout = 3.0\ncapture_timeout = 8.0"))
-    env = {**os.environ, "ARCHIVER_IDENTITY__KEY_PATH": str(KEY_DIR / "station.pem")}
+    env = {**os.environ, "ARCHIVER_IDENTITY__KEY_PATH": str(CLI_KEY_DIR / "station-key.pem")}
     proc = subprocess.Popen([ARCHIVER, "capture", *urls, "--config", str(config), "--out", str(out), "--case", "c", "--json"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     deadline = time.monotonic() + 60
