@@ -113,3 +113,19 @@ def test_not_a_zip(tmp_path):
     fake.write_bytes(b"not a zip")
     report = verify_path(fake, [])
     assert not report.passed() and "not a readable zip" in report.case_problems[0].reason
+
+
+def test_cli_export_refuses_to_overwrite_unless_forced(bundle, tmp_path):
+    from helpers import run_cli
+
+    case, _, _ = bundle
+    capture = next(p for p in sorted(case.folder.iterdir()) if (p / "seal.json").is_file() and (p / "archive.warc.gz").is_file())
+    out = tmp_path / "one.wacz"
+    first = run_cli("export", str(capture), "--wacz", str(out))
+    assert first.returncode == 0, first.stderr
+    again = run_cli("export", str(capture), "--wacz", str(out))
+    assert again.returncode == 2 and "already exists" in again.stderr
+    forced = run_cli("export", str(capture), "--wacz", str(out), "--force")
+    assert forced.returncode == 0, forced.stderr
+    last = json.loads((case.folder / "manifest.jsonl").read_text().splitlines()[-1])
+    assert last["type"] == "export-made" and last["subject"]["sha256"] == hashlib.sha256(out.read_bytes()).hexdigest()

@@ -59,9 +59,7 @@ def export(
         items = [rel]
     if not items:
         raise UserError(f"case {case.name} has no sealed captures to put in a WACZ")
-    if wacz.exists() and not force:
-        raise UserError(f"{wacz} already exists", hint="choose another name or pass --force")
-    export_wacz(case_dir, items, wacz, identity, f"{SOFTWARE_NAME} {__version__}")
+    export_wacz(case_dir, items, wacz, identity, f"{SOFTWARE_NAME} {__version__}", force=force)
     digest, size = sha256_file(wacz)
     case.record(
         EventType.EXPORT_MADE,
