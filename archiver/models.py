@@ -8,6 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .platforms.models import PostOutcome
+
 PROVENANCE_FORMAT = "archiver.provenance/1"
 
 
@@ -19,6 +21,7 @@ class CaptureState(str, enum.Enum):
     COMPLETE = "complete"  # everything the limits allowed was recorded
     PARTIAL = "partial"  # a limit cut something: see limits_hit
     FAILED = "failed"  # the page could not be loaded: see failure
+    LOGIN_REQUIRED = "login-required"  # a login wall hid the content: see login_required
 
 
 class RedirectHop(Model):
@@ -81,6 +84,25 @@ class StepRecord(Model):
     duration_ms: int
     outcome: str  # ok, timeout, skipped, error
     detail: str | None = None
+
+
+class BehaviourRecord(Model):
+    """One page behaviour that ran during the load, and what it did."""
+
+    name: str
+    rounds: int
+    actions: list[str] = Field(default_factory=list)  # what it clicked/closed/expanded, in order
+    outcome: str  # ok, timeout, error
+    detail: str | None = None
+    duration_ms: int = 0
+
+
+class ProfileUse(Model):
+    """A logged-in capture: which saved profile the browser started with (never its secrets)."""
+
+    name: str
+    saved: datetime | None = None
+    cookies: int = 0  # how many cookies it held (their values are not written anywhere)
 
 
 class Attachment(Model):
@@ -146,6 +168,10 @@ class Provenance(Model):
     popups: list[PopupEvent] = Field(default_factory=list)
     downloads: list[DownloadEvent] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
+    behaviours: list[BehaviourRecord] = Field(default_factory=list)
+    profile: ProfileUse | None = None
+    login_required: str | None = None  # why the page looks like a login wall
+    post: PostOutcome | None = None  # what post extraction found (post.json, post.png)
 
 
 # -- sealing: the case, its manifest, the artifacts of a sealed item --------------------------

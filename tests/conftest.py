@@ -7,6 +7,7 @@ import socket
 from pathlib import Path
 
 import pytest
+from fixtures.platform_web import PlatformWeb
 from fixtures.site import FixtureWeb
 from fixtures.tsa import LocalTSA
 from helpers import EngineThread, make_settings
@@ -15,6 +16,13 @@ from helpers import EngineThread, make_settings
 @pytest.fixture(scope="session")
 def web():
     with FixtureWeb() as w:
+        yield w
+
+
+@pytest.fixture(scope="session")
+def platform_web():
+    """The platforms' fixture pages (x.com, t.me, bsky.app, ...) on one 127.0.0.1 server."""
+    with PlatformWeb() as w:
         yield w
 
 

@@ -16,10 +16,13 @@ from typing import Any
 
 from warcio.archiveiterator import ArchiveIterator
 
+from fixtures.platform_web import host_rules as platform_host_rules
+
 from archiver.config import Settings, load_settings
 from archiver.pipeline import CaptureCase, Captured
 
-HOST_RULES = "--host-resolver-rules=MAP nosuch.test ~NOTFOUND, MAP *.test 127.0.0.1"
+# fixture hosts: *.test, and the platforms' own hosts (x.com, t.me, ...) served by PlatformWeb
+HOST_RULES = "--host-resolver-rules=MAP nosuch.test ~NOTFOUND, MAP *.test 127.0.0.1, " + platform_host_rules()
 CHROMIUM = "/usr/bin/chromium"
 
 
@@ -196,3 +199,10 @@ def run_cli(
     return subprocess.run(
         [ARCHIVER, *args], capture_output=True, text=True, input=stdin, cwd=cwd, timeout=timeout, env=env
     )
+
+
+def capture_post(engine: "EngineThread", url: str, **changes: Any) -> tuple[Captured, dict[str, Any] | None]:
+    """Capture `url` with the real browser; return the capture and its post.json (or None)."""
+    captured = engine.capture(url, **changes)
+    post = captured.path / "post.json"
+    return captured, (json.loads(post.read_text()) if post.exists() else None)

@@ -1,0 +1,7 @@
+"""Instagram: placeholder until its extractor lands (see docs/platforms.md)."""
+
+from __future__ import annotations
+
+from .base import Platform
+
+PLATFORM = Platform(name="instagram", hosts=("instagram.com", ))

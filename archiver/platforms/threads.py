@@ -1,0 +1,7 @@
+"""Threads: placeholder until its extractor lands (see docs/platforms.md)."""
+
+from __future__ import annotations
+
+from .base import Platform
+
+PLATFORM = Platform(name="threads", hosts=("threads.net", "threads.com", ))

@@ -1,0 +1,7 @@
+"""X/Twitter: placeholder until its extractor lands (see docs/platforms.md)."""
+
+from __future__ import annotations
+
+from .base import Platform
+
+PLATFORM = Platform(name="x", hosts=("x.com", "twitter.com", ))

@@ -1,0 +1,7 @@
+"""YouTube: placeholder until its extractor lands (see docs/platforms.md)."""
+
+from __future__ import annotations
+
+from .base import Platform
+
+PLATFORM = Platform(name="youtube", hosts=("youtube.com", "youtu.be", ))
