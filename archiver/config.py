@@ -96,6 +96,24 @@ class JobSettings(Strict):
     restart_every: int = Field(50, ge=1, description="Fresh browser after this many captures.")
 
 
+class PlatformSettings(Strict):
+    extract: bool = Field(True, description="Read the post into post.json; shoot the post element.")
+    behaviours: bool = Field(True, description="Run page behaviours (consent, overlays, show more, ...).")
+    behaviour_timeout: float = Field(20.0, ge=0, description="All behaviours of one capture, seconds.")
+    thread_depth: int = Field(1, ge=0, le=20, description="Rounds of 'show replies' to open.")
+    comments: bool = Field(True, description="Load the first page of comments.")
+    media: bool = Field(True, description="Archive the post's full-size images and videos.")
+    media_timeout: float = Field(30.0, ge=0, description="Fetching missing media in the page, seconds.")
+    max_video_bytes: int = Field(500 * 1024 * 1024, gt=0, description="One video downloaded with yt-dlp.")
+    video_timeout: float = Field(120.0, gt=0, description="One yt-dlp video download, seconds.")
+    yt_dlp: bool = Field(True, description="Use yt-dlp (when installed) for video the page did not load.")
+    profile: str | None = Field(None, description="Saved login profile to capture with (archiver login).")
+    profiles_dir: Path = Field(
+        Path("~/.config/archiver/profiles"),
+        description="Where login profiles live (never inside the captures folder).",
+    )
+
+
 class Settings(Strict):
     output_dir: Path = Path("captures")
     default_case: str = "default"
@@ -107,6 +125,7 @@ class Settings(Strict):
     dedup: DedupSettings = Field(default_factory=DedupSettings)
     similar: SimilarSettings = Field(default_factory=SimilarSettings)
     jobs: JobSettings = Field(default_factory=JobSettings)
+    platforms: PlatformSettings = Field(default_factory=PlatformSettings)
 
 
 ENV_PREFIX = "ARCHIVER_"

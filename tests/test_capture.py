@@ -84,7 +84,9 @@ def test_post_provenance(post, web):
     assert prov["software"]["browser"].startswith(("Chrome/", "HeadlessChrome/"))
     assert prov["viewport"] == {"width": 1600, "height": 900}
     assert prov["started"] < prov["ended"]
-    assert [s["name"] for s in prov["steps"]][:3] == ["navigate", "network-idle", "scroll"]
+    steps = [s["name"] for s in prov["steps"]]
+    assert steps[:5] == ["navigate", "network-idle", "behaviours", "network-idle-after-behaviours", "scroll"]
+    assert [b["name"] for b in prov["behaviours"]] == ["consent", "play-videos"]
     assert prov["warc"]["responses"] >= 5
     assert not post.path.name.startswith(".")
     assert "social.test" in post.path.name

@@ -21,6 +21,7 @@ from ..config import Settings
 from ..errors import BrowserNotFound
 from ..models import Software
 from .browser import LaunchedBrowser, launch_browser
+from ..profiles import load_profile
 from .netguard import NetGuard, Resolver, system_resolver
 from .recorder import Recorder
 from ..warc.writer import Lookup
@@ -110,6 +111,9 @@ class CaptureEngine:
         options (viewport, user agent, https errors); the browser itself and the network
         guard stay as the engine was started."""
         settings = settings or self.settings
+        state, profile = None, None
+        if settings.platforms.profile:
+            state, profile = load_profile(settings, settings.platforms.profile)
         session = CaptureSession(
             self,
             settings,
@@ -118,5 +122,7 @@ class CaptureEngine:
             out_dir=out_dir or settings.output_dir,
             dedup=dedup,
             name=name,
+            storage_state=state,
+            profile=profile,
         )
         return await session.run()

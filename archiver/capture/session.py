@@ -1,7 +1,10 @@
 """One URL, one page load, one capture folder. The load is a list of steps, run as data:
 
-    navigate -> network idle -> scroll through -> network idle -> back to top
-    -> attachments (always, unless the load failed) -> drain the recorder -> provenance
+    navigate -> network idle -> behaviours (consent, platform, play videos) -> network idle
+    -> scroll through -> network idle -> back to top
+    -> attachments (always, unless the load failed; + the post element's screenshot)
+    -> read the post -> fetch its missing media -> drain the recorder
+    -> post.json + media/ -> provenance
 
 The folder is built as `.incomplete-<name>` and renamed to `<name>` when finished, so an
 interrupted run never leaves something that looks like a finished capture.
@@ -27,13 +30,16 @@ from playwright.async_api import Error as PlaywrightError
 from ..config import Settings
 from ..models import (
     Attachment,
+    BehaviourRecord,
     CaptureState,
     FailedRequest,
     LimitHit,
+    ProfileUse,
     Provenance,
     StepRecord,
     WarcSummary,
 )
+from ..platforms.models import PostOutcome
 from ..storage.atomic import atomic_write_bytes, atomic_write_model, fsync_dir
 from ..warc.dedup import Original
 from ..warc.writer import Lookup, WarcWriter
@@ -42,7 +48,9 @@ from .behaviours.media import PartialMedia, fetch_whole
 from .behaviours.scroll import scroll_through, scroll_to_top
 from .exchange import BodyState, Exchange
 from .netguard import validate_url
+from .behaviours.runner import BehaviourArgs, run_behaviour
 from .page_events import PageEvents, PageGuard
+from .post import POST_PNG, PostStage
 from .provenance import describe_navigation_error, document_facts, merge_blocked, tls_info
 from .recorder import BodyBudget, ContextRecording
 
@@ -60,6 +68,10 @@ STEP_LIMITS = {
     "network-idle": "network_idle_timeout",
     "scroll": "scroll_timeout",
     "media-whole": "network_idle_timeout",
+    "behaviours": "behaviour_timeout",
+    "read-post": "attachments_timeout",
+    "post-media": "media_timeout",
+    "post-video": "video_timeout",
     "attachments": "attachments_timeout",
     "drain": "capture_timeout",
 }
@@ -96,6 +108,7 @@ class _Log:
     limits: list[LimitHit] = field(default_factory=list)
     failed: list[FailedRequest] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    behaviours: list[BehaviourRecord] = field(default_factory=list)
     exchanges: int = 0
     responses: int = 0
     cut_bodies: int = 0  # responses whose body is not in the WARC whole
@@ -112,8 +125,12 @@ class CaptureSession:
         out_dir: Path,
         dedup: Lookup | None = None,
         name: str | None = None,
+        storage_state: dict[str, object] | None = None,
+        profile: ProfileUse | None = None,
     ):
         self.engine = engine
+        self.storage_state = storage_state
+        self.profile = profile
         self.dedup = dedup
         self.settings = settings
         self.limits = settings.limits
@@ -131,6 +148,9 @@ class CaptureSession:
         self.budget = BodyBudget(self.limits.max_response_bytes, self.limits.max_total_bytes)
         self.partial_media = PartialMedia()
         self.write_error: OSError | None = None
+        self.post = PostStage(settings, self.url, self.work_dir)
+        self.post_outcome: PostOutcome | None = None
+        self.final_url = self.url
 
     # -- the run ----------------------------------------------------------------------
 
@@ -160,6 +180,7 @@ class CaptureSession:
             await self._load(page, context_id)
             if self.failure is None and self.write_error is None:
                 attachments = await self._attachments(page, writer)
+                await self._post(page, context_id, attachments)
         finally:
             await self._step(
                 "drain", 6.0, lambda: engine.recorder.drain(context_id, 5.0), own_budget=True
@@ -170,6 +191,7 @@ class CaptureSession:
             await self._close_context(context)
         if self.write_error is not None:  # the disk failed under the recorder: not a capture
             raise self.write_error
+        self.post_outcome = self.post.finish(writer, self.final_url)
         provenance = self._provenance(recording, attachments, writer, guard.events)
         writer.write_resource_bytes(
             f"urn:provenance:{self.url}",
@@ -199,6 +221,11 @@ class CaptureSession:
                 raise StepTimeout(f"requests still open after {idle:.0f}s")
 
         await self._step("network-idle", idle, wait_idle)
+        behaviours = self.post.behaviours()
+        if behaviours:
+            budget = self.settings.platforms.behaviour_timeout
+            await self._step("behaviours", budget, lambda: self._behaviours(page, behaviours, budget))
+            await self._step("network-idle-after-behaviours", idle, wait_idle)
 
         async def scroll() -> str:
             rec = recorder.context(context_id)
@@ -224,6 +251,63 @@ class CaptureSession:
             self.title = await asyncio.wait_for(page.title(), 5.0)
         except (asyncio.TimeoutError, PlaywrightError):
             self.title = None
+
+    async def _behaviours(self, page: Page, behaviours: list, budget: float) -> str:
+        """Consent, the platform's own behaviours, starting videos: each recorded with what
+        it did; together within `behaviour_timeout`."""
+        p = self.settings.platforms
+        args = BehaviourArgs(thread_depth=p.thread_depth, comments=p.comments)
+        deadline = time.monotonic() + self._remaining(budget)
+        for behaviour in behaviours:
+            left = deadline - time.monotonic()
+            if left <= 0.2:
+                self.log.behaviours.append(
+                    BehaviourRecord(name=behaviour.name, rounds=0, outcome="skipped", detail="behaviour_timeout used up")
+                )
+                continue
+            record = await run_behaviour(page, behaviour, args, left)
+            self.log.behaviours.append(record)
+        did = [f"{r.name}: {len(r.actions)}" for r in self.log.behaviours if r.actions]
+        return ", ".join(did) or "nothing to do"
+
+    async def _post(self, page: Page, context_id: str, attachments: list[Attachment]) -> None:
+        """Read the post from the evidence just taken; fetch its media the page did not load."""
+        recorder = self.engine.recorder
+        assert recorder is not None
+        p = self.settings.platforms
+        if not p.extract:
+            return
+        dom = self.work_dir / "dom.html"
+        if not dom.exists():
+            self.log.warnings.append("no DOM snapshot: the post was not read")
+            return
+        self.final_url = page.url or self.url
+
+        async def read() -> str:
+            found = await self.post.read(self.final_url, dom.read_text("utf-8", "replace"))
+            if found is None or found.post is None:
+                return f"{found.platform if found else '?'}: no post" + (
+                    f" (login required: {found.login_required})" if found and found.login_required else ""
+                )
+            return f"{found.platform}: {found.post.extraction.extractor}, {len(found.post.media)} media"
+
+        await self._step("read-post", self.limits.attachments_timeout, read)
+        if not p.media:
+            return
+        if self.post.missing():
+            budget = p.media_timeout
+            await self._step("post-media", budget, lambda: self.post.fetch_missing(page, budget))
+
+            async def wait_idle() -> None:
+                quiet = self.limits.network_idle_quiet
+                if not await recorder.wait_idle(context_id, quiet, self._remaining(budget)):
+                    raise StepTimeout(f"media requests still open after {budget:.0f}s")
+
+            await self._step("network-idle-after-post-media", budget, wait_idle)
+        if self.post.videos_missing():
+            await self._step(
+                "post-video", p.video_timeout + 5, lambda: self.post.download_videos(p.video_timeout), own_budget=True
+            )
 
     async def _navigate(self, page: Page) -> str:
         timeout_ms = self._remaining(self.limits.load_timeout) * 1000
@@ -268,7 +352,28 @@ class CaptureSession:
             return ", ".join(a.kind for a in result)
 
         await self._step("attachments", self.limits.attachments_timeout + 5, take, own_budget=True)
+        if result and self.settings.platforms.extract:
+            await self._step("post-screenshot", 10.0, lambda: self._post_screenshot(page, writer, result), own_budget=True)
         return result
+
+    async def _post_screenshot(self, page: Page, writer: WarcWriter, result: list[Attachment]) -> str:
+        data = await self.post.screenshot(page, 8.0)
+        if data is None:
+            return "no post element"
+        atomic_write_bytes(self.work_dir / POST_PNG, data)
+        info = writer.write_resource_bytes("urn:element:" + self.url, data, "image/png")
+        result.append(
+            Attachment(
+                kind="screenshot-post",
+                path=POST_PNG,
+                media_type="image/png",
+                size=len(data),
+                sha256=hashlib.sha256(data).hexdigest(),
+                warc_uri=info.target_uri,
+                note=f"element {self.post.element_shot}",
+            )
+        )
+        return f"{self.post.element_shot}"
 
     # -- steps as data ----------------------------------------------------------------
 
@@ -337,6 +442,7 @@ class CaptureSession:
             return
         self.log.exchanges += len(ex.hops)
         self.partial_media.see(ex)
+        self.post.see(ex, written)
         self.log.responses += len(written)
         first = ex.hops[0]
         if (
@@ -375,6 +481,8 @@ class CaptureSession:
         }
         if b.user_agent:
             options["user_agent"] = b.user_agent
+        if self.storage_state is not None:
+            options["storage_state"] = self.storage_state
         return options
 
     async def _context_id(self, context: BrowserContext, page: Page) -> str:
@@ -416,9 +524,17 @@ class CaptureSession:
             self._hit("max_response_bytes/max_total_bytes", f"{self.budget.truncated} bodies truncated")
         if doc.status is not None and doc.status >= 400:
             warnings.append(f"the page answered HTTP {doc.status}")
+        outcome = self.post_outcome
+        login = outcome.login_required if outcome else None
         state = CaptureState.COMPLETE
         if self.failure:
             state = CaptureState.FAILED
+        elif login:
+            state = CaptureState.LOGIN_REQUIRED
+            warnings.append(
+                f"login required: {login}"
+                + ("" if self.profile else "; capture with a login profile (archiver login NAME URL, then --profile NAME)")
+            )
         elif self.log.limits:
             state = CaptureState.PARTIAL
         b = self.settings.browser
@@ -450,6 +566,10 @@ class CaptureSession:
             popups=events.popups,
             downloads=events.downloads,
             warnings=warnings,
+            behaviours=self.log.behaviours,
+            profile=self.profile,
+            login_required=login,
+            post=outcome,
         )
 
     def _warc_summary(self, writer: WarcWriter) -> WarcSummary:

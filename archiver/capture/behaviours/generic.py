@@ -1,0 +1,91 @@
+"""Behaviours for every page: cookie/consent banners, and starting videos so their
+streams are recorded. Platform-specific ones live in archiver/platforms/<name>.py."""
+
+from __future__ import annotations
+
+from .runner import Behaviour
+
+# Known consent managers first (reject/essential-only preferred: the capture then holds no
+# consent the person did not give), then buttons by their words inside anything that calls
+# itself cookie/consent/gdpr/privacy. Open shadow roots are searched too.
+CONSENT_JS = r"""async (args) => {
+  const actions = [];
+  const visible = (el) => {
+    if (!el || !el.isConnected) return false;
+    const r = el.getBoundingClientRect(); const s = getComputedStyle(el);
+    return r.width > 0 && r.height > 0 && s.visibility !== 'hidden' && s.display !== 'none';
+  };
+  const roots = [document];
+  for (const el of document.querySelectorAll('*')) { if (el.shadowRoot) roots.push(el.shadowRoot); if (roots.length > 50) break; }
+  const known = [
+    '#onetrust-reject-all-handler', '#CybotCookiebotDialogBodyButtonDecline', '#didomi-notice-disagree-button',
+    '[data-cookiebanner="accept_only_essential_button"]', 'button[data-testid="cookie-policy-manage-dialog-decline-button"]',
+    'form[action*="consent.youtube.com"] button[aria-label^="Reject"]', 'button[aria-label="Reject all"]',
+    '#onetrust-accept-btn-handler', '#CybotCookiebotDialogBodyLevelButtonLevelOptinAllowAll', '#didomi-notice-agree-button',
+    '.qc-cmp2-summary-buttons button[mode="primary"]', '#truste-consent-button', '.fc-cta-consent',
+    'button[data-testid="cookie-policy-manage-dialog-accept-button"]', '[data-cookiebanner="accept_button"]',
+  ];
+  const reject = /^(reject all|reject|decline( optional cookies| all)?|refuse( non-essential cookies)?|only allow essential cookies|necessary cookies only|use necessary cookies only|allow essential cookies only|tolak( semua)?|hanya yang diperlukan)$/i;
+  const accept = /^(accept all( cookies)?|accept( cookies)?|allow all( cookies)?|i agree|agree|ok|got it|i understand|terima( semua)?|setuju|izinkan semua)$/i;
+  const scope = /cookie|consent|gdpr|privacy|cmp|banner/i;
+  const click = (el, why) => {
+    const label = (el.innerText || el.getAttribute('aria-label') || el.value || '').trim().slice(0, 60);
+    el.click();
+    actions.push(`clicked '${label}' (${why})`);
+  };
+  for (const root of roots) {
+    for (const sel of known) {
+      const el = root.querySelector(sel);
+      if (visible(el)) { click(el, sel); return {actions, more: true}; }
+    }
+  }
+  for (const wanted of [reject, accept]) {
+    for (const root of roots) {
+      for (const el of root.querySelectorAll('button, [role="button"], a[href="#"], input[type="button"], input[type="submit"]')) {
+        const text = (el.innerText || el.getAttribute('aria-label') || el.value || '').trim();
+        if (!text || text.length > 60 || !wanted.test(text) || !visible(el)) continue;
+        let node = el, inScope = false;
+        for (let i = 0; node && i < 8; i++, node = node.parentElement || (node.getRootNode && node.getRootNode().host)) {
+          const tag = [node.id, typeof node.className === 'string' ? node.className : '', node.getAttribute && node.getAttribute('aria-label'), node.tagName].join(' ');
+          if (scope.test(tag)) { inScope = true; break; }
+        }
+        if (inScope) { click(el, 'consent banner button'); return {actions, more: true}; }
+      }
+    }
+  }
+  return {actions, more: false};
+}"""
+
+PLAY_JS = r"""async (args) => {
+  const actions = [];
+  const videos = Array.from(document.querySelectorAll('video')).slice(0, 8);
+  for (const v of videos) {
+    if (!v.paused && !v.ended) continue;
+    const src = v.currentSrc || v.src || (v.querySelector('source') || {}).src || '';
+    try {
+      v.muted = true;
+      if (v.preload === 'none') v.preload = 'auto';
+      const p = v.play();
+      if (p && p.then) await Promise.race([p, new Promise((r) => setTimeout(r, 1500))]);
+      actions.push(`started video ${src ? src.slice(0, 200) : '(no source yet)'}`);
+    } catch (e) {
+      actions.push(`video would not start: ${String(e).slice(0, 120)}`);
+    }
+  }
+  if (actions.length) await new Promise((r) => setTimeout(r, 800));
+  return {actions, more: false};
+}"""
+
+CONSENT = Behaviour(
+    name="consent",
+    description="Dismiss cookie/consent banners (reject or essential-only first, accept if nothing else).",
+    script=CONSENT_JS,
+    rounds=3,
+    pause=0.5,
+)
+PLAY_VIDEOS = Behaviour(
+    name="play-videos",
+    description="Start the page's videos, muted, so their streams are recorded.",
+    script=PLAY_JS,
+    rounds=1,
+)

@@ -1,0 +1,99 @@
+"""Video the page did not hand over whole, downloaded with yt-dlp (an optional extra:
+`pip install 'archiver[video]'`). yt-dlp runs as a library inside a child process of ours
+(`python -m archiver.capture.ytdlp URL DIR MAX_BYTES`), so the time limit can end it for
+sure; the file it leaves is recorded as a WARC `resource` record by the caller."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import json
+import os
+import signal
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def available() -> bool:
+    return importlib.util.find_spec("yt_dlp") is not None
+
+
+@dataclass
+class Download:
+    path: Path | None
+    source_url: str | None  # the media URL yt-dlp actually fetched
+    note: str | None = None  # why there is no file
+
+
+async def download(url: str, out_dir: Path, max_bytes: int, timeout: float) -> Download:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "archiver.capture.ytdlp", url, str(out_dir), str(max_bytes),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, start_new_session=True,
+    )
+    try:
+        out, err = await asyncio.wait_for(proc.communicate(), timeout)
+    except asyncio.TimeoutError:
+        os.killpg(proc.pid, signal.SIGKILL)
+        await proc.wait()
+        for part in out_dir.glob("*.part"):
+            part.unlink(missing_ok=True)
+        return Download(None, None, f"yt-dlp did not finish within video_timeout ({timeout:.0f}s)")
+    lines = out.decode("utf-8", "replace").strip().splitlines()
+    try:
+        result = json.loads(lines[-1]) if lines else {}
+    except ValueError:
+        result = {}
+    if proc.returncode != 0 or not result.get("path"):
+        reason = result.get("error") or err.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no file"]
+        reason = reason if isinstance(reason, str) else reason[0]
+        return Download(None, None, f"yt-dlp: {reason[:300]}")
+    return Download(Path(result["path"]), result.get("url"), None)
+
+
+def _main(url: str, out_dir: str, max_bytes: int) -> int:
+    import yt_dlp  # the optional extra
+
+    class Quiet:
+        def debug(self, msg: str) -> None: ...
+        def info(self, msg: str) -> None: ...
+        def warning(self, msg: str) -> None: ...
+        def error(self, msg: str) -> None:
+            print(msg, file=sys.stderr)
+
+    options = {
+        "outtmpl": os.path.join(out_dir, "%(id).60s.%(ext)s"),
+        "max_filesize": max_bytes,
+        "noplaylist": True,
+        "quiet": True,
+        "no_warnings": True,
+        "noprogress": True,
+        "socket_timeout": 20,
+        "retries": 1,
+        "format": "best[ext=mp4]/best",  # one file: no ffmpeg merge needed
+        "logger": Quiet(),
+        "cachedir": False,
+    }
+    try:
+        with yt_dlp.YoutubeDL(options) as ydl:
+            info = ydl.extract_info(url, download=True)
+            path = info.get("requested_downloads", [{}])[0].get("filepath") if info else None
+            if not path or not os.path.exists(path):
+                size = (info or {}).get("filesize") or (info or {}).get("filesize_approx")
+                reason = (
+                    f"over max_video_bytes ({size} > {max_bytes})"
+                    if size and size > max_bytes
+                    else f"no file written (larger than max_video_bytes {max_bytes}, or no video found)"
+                )
+                print(json.dumps({"error": reason}))
+                return 1
+            print(json.dumps({"path": path, "url": info.get("url") or url}))
+            return 0
+    except yt_dlp.utils.DownloadError as exc:
+        print(json.dumps({"error": str(exc).replace("ERROR: ", "")[:300]}))
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(_main(sys.argv[1], sys.argv[2], int(sys.argv[3])))
