@@ -44,6 +44,9 @@ def make_settings(out_dir: Path, tsa_url: str | None = None, tsa_root: Path | No
             "browser": {"extra_args": [HOST_RULES]},
             "limits": base_limits,
             "identity": {"key_path": Path(out_dir).parent / f"{Path(out_dir).name}-station.pem"},
+            # yt-dlp talks to the network itself (no Chromium host rules): only tests that
+            # point it at 127.0.0.1 switch it on
+            "platforms": {"yt_dlp": False, "profiles_dir": Path(out_dir).parent / f"{Path(out_dir).name}-profiles"},
             "timestamp": {
                 "enabled": tsa_url is not None,
                 "tsa_urls": [tsa_url] if tsa_url else [],
@@ -191,11 +194,15 @@ CLI_KEY_DIR = Path(tempfile.mkdtemp(prefix="archiver-test-station-"))
 
 
 def run_cli(
-    *args: str, stdin: str | None = None, cwd: Path | None = None, timeout: float = 180
+    *args: str,
+    stdin: str | None = None,
+    cwd: Path | None = None,
+    timeout: float = 180,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """The `archiver` command as a user runs it; the station key goes to a temp folder,
-    not ~/.config."""
-    env = {**os.environ, "ARCHIVER_IDENTITY__KEY_PATH": str(CLI_KEY_DIR / "station-key.pem")}
+    not ~/.config. `env` adds to (or, with "", blanks) environment variables."""
+    env = {**os.environ, "ARCHIVER_IDENTITY__KEY_PATH": str(CLI_KEY_DIR / "station-key.pem"), **(env or {})}
     return subprocess.run(
         [ARCHIVER, *args], capture_output=True, text=True, input=stdin, cwd=cwd, timeout=timeout, env=env
     )

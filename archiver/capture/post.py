@@ -34,6 +34,7 @@ from . import ytdlp
 from .behaviours.generic import CONSENT, PLAY_VIDEOS
 from .behaviours.runner import Behaviour
 from .exchange import BodyState, Exchange
+from .netguard import NetGuard
 
 POST_JSON = "post.json"
 POST_PNG = "post.png"
@@ -91,6 +92,7 @@ class PostStage:
     fetched: set[str] = field(default_factory=set)
     got: list[Got] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    guard: NetGuard | None = None  # the engine's network guard, for what yt-dlp fetches
 
     def __post_init__(self) -> None:
         self.platform = platform_for_url(self.url)
@@ -206,6 +208,10 @@ class PostStage:
             return "yt-dlp not installed"
         done = []
         for i, m in enumerate(todo):
+            refused = await self.guard.check(m.url) if self.guard is not None else None
+            if refused:  # yt-dlp goes out by itself: the same SSRF rule as the browser's
+                self.notes.append(f"{m.url}: not downloaded: {refused}")
+                continue
             out = self.work_dir / SPOOL_DIR / f"ytdlp-{i}"
             timeout = min(self.cfg.video_timeout, budget)
             result = await ytdlp.download(m.url, out, self.cfg.max_video_bytes, timeout)

@@ -53,6 +53,7 @@ from .page_events import PageEvents, PageGuard
 from .post import POST_PNG, PostStage
 from .provenance import describe_navigation_error, document_facts, merge_blocked, tls_info
 from .recorder import BodyBudget, ContextRecording
+from .redact import CookieRedactor
 
 if TYPE_CHECKING:
     from .engine import CaptureEngine
@@ -131,6 +132,7 @@ class CaptureSession:
         self.engine = engine
         self.storage_state = storage_state
         self.profile = profile
+        self.redactor = CookieRedactor(storage_state)
         self.dedup = dedup
         self.settings = settings
         self.limits = settings.limits
@@ -148,7 +150,7 @@ class CaptureSession:
         self.budget = BodyBudget(self.limits.max_response_bytes, self.limits.max_total_bytes)
         self.partial_media = PartialMedia()
         self.write_error: OSError | None = None
-        self.post = PostStage(settings, self.url, self.work_dir)
+        self.post = PostStage(settings, self.url, self.work_dir, guard=engine.guard)
         self.post_outcome: PostOutcome | None = None
         self.final_url = self.url
 
@@ -435,6 +437,7 @@ class CaptureSession:
     def _on_exchange(self, writer: WarcWriter, ex: Exchange) -> None:
         if not ex.hops or self.write_error is not None:
             return
+        self.redactor.apply(ex)  # a login profile's cookies never reach the evidence
         try:
             written = writer.write_exchange(ex)
         except OSError as exc:  # runs in the recorder's task: keep it for run() to raise
@@ -567,7 +570,7 @@ class CaptureSession:
             downloads=events.downloads,
             warnings=warnings,
             behaviours=self.log.behaviours,
-            profile=self.profile,
+            profile=self.profile.model_copy(update={"redacted": self.redactor.redacted}) if self.profile else None,
             login_required=login,
             post=outcome,
         )

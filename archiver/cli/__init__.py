@@ -9,7 +9,7 @@ import sys
 import typer
 
 from ..errors import UserError
-from . import browser, capture, demo, export, imports, jobs, note, replay, seal, similar, verify
+from . import browser, capture, demo, export, imports, jobs, login, note, replay, seal, similar, verify
 
 app = typer.Typer(
     name="archiver",
@@ -29,6 +29,7 @@ app.command("note")(note.note)
 app.command("replay")(replay.replay)
 app.command("export")(export.export)
 app.command("jobs")(jobs.jobs)
+app.command("login")(login.login)
 app.add_typer(browser.app, name="browser")
 
 

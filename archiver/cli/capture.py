@@ -63,6 +63,9 @@ def capture(
     no_timestamp: bool = typer.Option(
         False, "--no-timestamp", help="Seal without asking TSAs (stays pending; see `timestamp`)."
     ),
+    profile: str = typer.Option(None, "--profile", help="Capture logged in, with a profile saved by `archiver login`."),
+    thread_depth: int = typer.Option(None, "--thread-depth", help="Rounds of 'show replies' to open (default 1)."),
+    no_behaviours: bool = typer.Option(False, "--no-behaviours", help="Do not click anything on the page."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object per line."),
 ) -> None:
     """Open each URL in Chromium and record everything: WARC, screenshots, DOM, PDF; seal it."""
@@ -92,8 +95,17 @@ def capture(
             "identity": {"operator": operator},
             "timestamp": {"enabled": False if no_timestamp else None},
             "jobs": {"concurrency": concurrency, "retries": retries},
+            "platforms": {
+                "profile": profile,
+                "thread_depth": thread_depth,
+                "behaviours": False if no_behaviours else None,
+            },
         },
     )
+    if settings.platforms.profile:
+        from ..profiles import load_profile
+
+        load_profile(settings, settings.platforms.profile)  # a missing or unsafe profile: say so now
     summary = asyncio.run(run_jobs(settings, wanted, again, as_json))
     report_summary(settings, summary, as_json, single=len(wanted) == 1)
 
@@ -170,6 +182,9 @@ def _json(outcome, prov: Provenance | None, case_dir: Path) -> dict[str, object]
         "http_status": prov.http_status if prov else None,
         "failure": prov.failure if prov else outcome.detail,
         "limits_hit": [h.model_dump() for h in prov.limits_hit] if prov else [],
+        "login_required": prov.login_required if prov else None,
+        "profile": prov.profile.name if prov and prov.profile else None,
+        "post": prov.post.model_dump(mode="json") if prov and prov.post else None,
         "seconds": round(outcome.seconds, 3),
     }
 

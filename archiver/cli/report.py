@@ -14,7 +14,24 @@ if TYPE_CHECKING:
 
 out = Console(highlight=False, soft_wrap=True)
 
-STYLE = {CaptureState.COMPLETE: "green", CaptureState.PARTIAL: "yellow", CaptureState.FAILED: "red"}
+STYLE = {
+    CaptureState.COMPLETE: "green",
+    CaptureState.PARTIAL: "yellow",
+    CaptureState.FAILED: "red",
+    CaptureState.LOGIN_REQUIRED: "magenta",
+}
+
+
+def post_summary(folder) -> str:
+    from ..capture.post import post_of
+
+    post = post_of(folder)
+    if post is None:
+        return "-"
+    who = post.author.handle or post.author.display_name or "unknown author"
+    when = post.published.strftime("%Y-%m-%d %H:%M UTC") if post.published else "time not shown"
+    text = (post.text or post.title or "").replace("\n", " ")
+    return f"{who}, {when}: {text[:80]}{'…' if len(text) > 80 else ''}"
 
 
 def print_result(result: "Captured") -> None:
@@ -35,6 +52,20 @@ def print_result(result: "Captured") -> None:
         )
     for a in p.attachments:
         out.print(f"  {escape(str(a.path))}: {a.size:,} bytes  sha256 {a.sha256[:16]}…")
+    if p.profile:
+        out.print(f"  logged in with profile: {escape(p.profile.name)}")
+    if p.login_required:
+        out.print(f"  [magenta]login required[/magenta]: {escape(p.login_required)}")
+    post = p.post
+    if post and post.found:
+        by = post_summary(result.path)
+        out.print(f"  post ({escape(str(post.platform))}, read by {escape(str(post.extractor))}): {escape(by)}")
+        out.print(f"    {post.path}: {post.media_archived} media archived, {post.media_missing} missing"
+                  + (f"; {post.element_screenshot}" if post.element_screenshot else ""))
+    for b in p.behaviours:
+        if b.actions:
+            out.print(f"  behaviour {escape(b.name)}: {escape('; '.join(b.actions[:3]))}"
+                      + (f" (+{len(b.actions) - 3} more)" if len(b.actions) > 3 else ""))
     for hit in p.limits_hit:
         out.print(f"  [yellow]limit {hit.limit}[/yellow]: {escape(str(hit.detail))}")
     blocked = [f for f in p.failed_requests if f.blocked]

@@ -81,12 +81,14 @@ def _state_of(run: CaptureCase, capture: str) -> tuple[str, str | None]:
 
     assert run.case is not None
     prov = Provenance.model_validate_json((run.case.folder / capture / "provenance.json").read_bytes())
-    return _job_state(prov.state.value, prov.failure, prov.http_status)
+    return _job_state(prov.state.value, prov.failure or prov.login_required, prov.http_status)
 
 
 def _job_state(state: str, failure: str | None, status: int | None) -> tuple[str, str | None]:
     if state == "failed":
         return "failed", failure
+    if state == "login-required":  # not retried: only a login profile changes the answer
+        return "partial", f"login required: {failure}"
     if status is not None and (status >= 500 or status == 429):
         return "failed", f"HTTP {status}"
     return ("done" if state == "complete" else "partial"), None
@@ -214,7 +216,7 @@ class Runner:
             return
         self._since_restart += 1
         prov = done.provenance
-        state, error = _job_state(prov.state.value, prov.failure, prov.http_status)
+        state, error = _job_state(prov.state.value, prov.failure or prov.login_required, prov.http_status)
         if _retryable(state, error) and job.attempts + 1 <= self.settings.jobs.retries:
             delay = self.settings.jobs.retry_backoff * (2 ** job.attempts)
             self.queue.requeue(job.id, error or "", delay)

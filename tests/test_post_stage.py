@@ -1,0 +1,192 @@
+"""The post stage with the real browser: login walls and profiles, media fetched in the page
+or downloaded with yt-dlp, the consent behaviour. Pages: tests/fixtures/platforms/gated/."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import zipfile
+import stat
+from pathlib import Path
+
+import pytest
+from helpers import HOST_RULES, capture_post, run_cli, warc_records
+
+from archiver.capture.redact import tag
+from archiver.profiles import save_profile
+
+SECRET = "s3cr3t-value-9f2c"
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def storage_state(port: int) -> dict:
+    return {
+        "cookies": [
+            {"name": "forum_session", "value": SECRET, "domain": "forum.gated.test", "path": "/",
+             "expires": -1, "httpOnly": True, "secure": False, "sameSite": "Lax"}
+        ],
+        "origins": [],
+    }
+
+
+def test_login_wall_without_profile(engine, platform_web):
+    captured, post = capture_post(engine, platform_web.url("forum.gated.test", "/t/42"))
+    prov = json.loads((captured.path / "provenance.json").read_text())
+    assert prov["state"] == "login-required"
+    assert "login page" in prov["login_required"]
+    assert prov["final_url"].endswith("/login?next=%2Ft%2F42")
+    assert prov["post"]["login_required"] == prov["login_required"]
+    assert any("archiver login" in w for w in prov["warnings"])
+    assert prov["profile"] is None
+    # whatever was read there is the login page's, and says so
+    assert post is None or "login page" in " ".join(prov["post"]["notes"])
+
+
+def test_profile_shows_the_post_and_media_fetched_in_page(engine, platform_web):
+    save_profile(engine.settings, "forum", storage_state(platform_web.port))
+    path = Path(engine.settings.platforms.profiles_dir) / "forum.json"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    captured, post = capture_post(engine, platform_web.url("forum.gated.test", "/t/42"), platforms={"profile": "forum"})
+    prov = json.loads((captured.path / "provenance.json").read_text())
+    assert prov["state"] == "complete", prov["limits_hit"]
+    assert prov["login_required"] is None
+    assert prov["profile"]["name"] == "forum" and prov["profile"]["cookies"] == 1
+    assert post is not None and post["text"].startswith("Air sudah setinggi lutut")
+    assert post["author"]["display_name"] == "Dewi Lestari"
+    # the full-size photo was not loaded by the page (it shows a small one): fetched in the page
+    [photo] = [m for m in post["media"] if m["url"].endswith("/media/river-42.jpg")]
+    assert photo["origin"] == "fetched"
+    assert photo["sha256"] == sha256(captured.path / photo["path"])
+    records = warc_records(captured.path / "archive.warc.gz")
+    [resp] = [r for r in records if r["type"] == "response" and r["uri"].endswith("/media/river-42.jpg")]
+    assert hashlib.sha256(resp["payload"]).hexdigest() == photo["sha256"]
+    assert photo["warc_uri"] == resp["uri"]
+    # the profile's secret is in no file of the capture: the WARC's Cookie headers carry a tag
+    for file in captured.path.rglob("*"):
+        if file.is_file():
+            data = gzip.decompress(file.read_bytes()) if file.name.endswith(".gz") else file.read_bytes()
+            assert SECRET.encode() not in data, file.name
+    [request] = [r for r in records if r["type"] == "request" and r["uri"].endswith("/t/42")]
+    cookie = {k.lower(): v for k, v in request["http"].items()}["cookie"]
+    assert cookie == f"forum_session={tag(SECRET)}"
+    assert prov["profile"]["redacted"] >= 1
+    assert not any(p.name == "forum.json" for p in captured.path.rglob("*"))
+
+
+def test_video_downloaded_with_ytdlp_when_the_page_does_not_load_it(engine, platform_web):
+    """preload=none video, bodies capped below its size: yt-dlp fetches it; resource record."""
+    url = platform_web.url("forum.gated.test", "/t/43")
+    captured, post = capture_post(
+        engine, url, platforms={"yt_dlp": True}, limits={"max_response_bytes": 30_000}
+    )
+    assert post is not None
+    [video] = [m for m in post["media"] if m["type"] == "video"]
+    assert video["origin"] == "yt-dlp", (video, json.loads((captured.path / "provenance.json").read_text())["post"])
+    file = captured.path / video["path"]
+    assert file.stat().st_size == (Path(__file__).parent / "fixtures/platforms/_media/clip.mp4").stat().st_size
+    assert video["sha256"] == sha256(file)
+    records = warc_records(captured.path / "archive.warc.gz")
+    [res] = [r for r in records if r["type"] == "resource" and r["uri"] == video["warc_uri"]]
+    assert res["uri"].endswith("/media/clip-43.mp4")
+    assert hashlib.sha256(res["payload"]).hexdigest() == video["sha256"]
+    assert res["warc"]["Content-Type"] == "video/mp4"
+    steps = {s["name"]: s for s in json.loads((captured.path / "provenance.json").read_text())["steps"]}
+    assert steps["post-video"]["outcome"] == "ok"
+
+
+def test_video_over_its_size_limit_is_a_note_not_a_failure(engine, platform_web):
+    url = platform_web.url("forum.gated.test", "/t/43")
+    captured, post = capture_post(
+        engine, url, platforms={"yt_dlp": True, "max_video_bytes": 10_000}, limits={"max_response_bytes": 30_000}
+    )
+    assert captured.state.value in ("complete", "partial")
+    [video] = [m for m in post["media"] if m["type"] == "video"]
+    assert video["path"] is None and video["sha256"] is None
+    assert "not recorded whole" in video["note"]
+    prov = json.loads((captured.path / "provenance.json").read_text())
+    assert any("max_video_bytes" in n for n in prov["post"]["notes"]), prov["post"]["notes"]
+    assert prov["post"]["media_missing"] >= 1
+
+
+def test_consent_banner_rejected(engine, platform_web):
+    captured, _ = capture_post(engine, platform_web.url("news.consent.test", "/story/7"))
+    prov = json.loads((captured.path / "provenance.json").read_text())
+    [consent] = [b for b in prov["behaviours"] if b["name"] == "consent"]
+    assert consent["actions"][0] == "clicked 'Reject All' (#onetrust-reject-all-handler)"
+    assert consent["outcome"] == "ok"
+    dom = (captured.path / "dom.html").read_text()
+    assert 'data-consent="rejected"' in dom
+
+
+# -- the commands, as a person runs them -------------------------------------------------
+
+
+@pytest.fixture
+def cli_config(tmp_path) -> Path:
+    cfg = tmp_path / "archiver.toml"
+    cfg.write_text(
+        f"output_dir = {json.dumps(str(tmp_path / 'captures'))}\n"
+        f"[browser]\nextra_args = [{json.dumps(HOST_RULES)}]\n"
+        "[network]\nallow_private = true\n"
+        "[limits]\nnetwork_idle_timeout = 4.0\nnetwork_idle_quiet = 0.3\n"
+        f"[identity]\nkey_path = {json.dumps(str(tmp_path / 'station.pem'))}\n"
+        "[timestamp]\nenabled = false\n"
+        f"[platforms]\nyt_dlp = false\nprofiles_dir = {json.dumps(str(tmp_path / 'profiles'))}\n"
+    )
+    return cfg
+
+
+def test_login_command_saves_a_profile_and_capture_uses_it(tmp_path, cli_config, platform_web):
+    url = platform_web.url("forum.gated.test", "/t/42")
+    # sign in (the fixture's login page submits itself with ?auto=1; --wait stands in for Enter)
+    login = run_cli("login", "forum", platform_web.url("forum.gated.test", "/login?auto=1"),
+                    "--headless", "--wait", "2", "--config", str(cli_config))
+    assert login.returncode == 0, login.stderr
+    saved = tmp_path / "profiles" / "forum.json"
+    assert stat.S_IMODE(saved.stat().st_mode) == 0o600
+    assert stat.S_IMODE(saved.parent.stat().st_mode) == 0o700
+    assert SECRET in saved.read_text()
+    listed = run_cli("login", "--list", "--config", str(cli_config))
+    assert "forum: 1 cookies" in listed.stdout
+
+    walled = run_cli("capture", url, "--case", "c", "--json", "--config", str(cli_config))
+    first = json.loads(walled.stdout.splitlines()[0])
+    assert first["state"] == "login-required" and first["job_state"] == "partial"
+
+    done = run_cli("capture", url, "--case", "c", "--again", "--profile", "forum", "--json", "--config", str(cli_config))
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.splitlines()[0])
+    assert result["state"] == "complete" and result["profile"] == "forum"
+    assert result["post"]["found"] and result["post"]["path"] == "post.json"
+    # the export of the case carries neither the profile nor its secret (WARCs included)
+    bundle = tmp_path / "case.zip"
+    exported = run_cli("export", str(tmp_path / "captures" / "c"), "--bundle", str(bundle), "--config", str(cli_config))
+    assert exported.returncode == 0, exported.stderr
+    with zipfile.ZipFile(bundle) as zf:
+        names = zf.namelist()
+        assert not any(n.endswith("forum.json") for n in names)
+        for n in names:
+            data = zf.read(n)
+            assert SECRET.encode() not in (gzip.decompress(data) if n.endswith(".gz") else data), n
+
+
+def test_profile_errors_are_one_line(tmp_path, cli_config, platform_web):
+    url = platform_web.url("forum.gated.test", "/t/42")
+    missing = run_cli("capture", url, "--profile", "nobody", "--config", str(cli_config))
+    assert missing.returncode == 2
+    assert "no login profile named 'nobody'" in missing.stderr and "Traceback" not in missing.stderr
+    bad = run_cli("login", "../etc", "--storage-state", str(cli_config), "--config", str(cli_config))
+    assert bad.returncode == 2 and "bad profile name" in bad.stderr
+    not_state = tmp_path / "state.json"
+    not_state.write_text('{"cookies": [{"name": "a"}]}')
+    wrong = run_cli("login", "x", "--storage-state", str(not_state), "--config", str(cli_config))
+    assert wrong.returncode == 2 and "lacks name/value/domain/path" in wrong.stderr
+    nodisplay = run_cli("login", "x", "https://example.org/login", "--config", str(cli_config), env={"DISPLAY": ""})
+    assert nodisplay.returncode == 2 and "no display" in nodisplay.stderr
+    inside = run_cli("login", "x", "--storage-state", str(not_state), "--config", str(cli_config),
+                     env={"ARCHIVER_PLATFORMS__PROFILES_DIR": str(tmp_path / "captures" / "p")})
+    assert inside.returncode == 2 and "inside the captures folder" in inside.stderr
