@@ -27,8 +27,8 @@ def demo(
     for result in results:
         print_result(result)
         out.print("\nWhat the capture holds:")
-        for path in sorted(result.path.iterdir()):
-            out.print(f"  {path.name:28} {path.stat().st_size:>10,} bytes")
+        for path in sorted(p for p in result.path.rglob("*") if p.is_file()):
+            out.print(f"  {path.relative_to(result.path).as_posix():28} {path.stat().st_size:>10,} bytes")
         out.print(f"\nSee the page: {result.path / 'screenshot-full.png'}")
         out.print(f"Verify the case: .venv/bin/archiver verify {result.path.parent}")
         out.print(f"Check the WARC:  .venv/bin/warcio check -v {result.path / 'archive.warc.gz'}")
