@@ -60,7 +60,7 @@ def test_post_attachments_are_files_and_resource_records(post):
     records = check_warc(post)
     prov = provenance(post)
     kinds = {a["kind"]: a for a in prov["attachments"]}
-    assert set(kinds) == {"screenshot-viewport", "screenshot-full", "dom", "pdf"}
+    assert set(kinds) == {"screenshot-viewport", "screenshot-full", "dom", "pdf", "screenshot-post"}
     resources = {r["uri"]: r for r in records if r["type"] == "resource"}
     for att in kinds.values():
         data = (post.path / att["path"]).read_bytes()
@@ -68,6 +68,10 @@ def test_post_attachments_are_files_and_resource_records(post):
         assert len(data) == att["size"]
     view = Image.open(post.path / "screenshot-viewport.png")
     assert view.size == (1600, 900)
+    # the post element alone: narrower than the page, and its own WARC record
+    element = Image.open(post.path / "post.png")
+    assert element.size[0] < 1600 and element.size[1] > 100
+    assert kinds["screenshot-post"]["warc_uri"] == f"urn:element:{prov['requested_url']}"
     dom = (post.path / "dom.html").read_text()
     assert POST_TEXT in dom and REPLY_TEXT in dom  # DOM after scripts ran
     assert (post.path / "page.pdf").read_bytes().startswith(b"%PDF")

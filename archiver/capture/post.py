@@ -32,6 +32,7 @@ from ..storage.atomic import atomic_write_bytes, fsync_dir
 from ..warc.writer import RecordInfo, WarcWriter
 from . import ytdlp
 from .behaviours.generic import CONSENT, PLAY_VIDEOS
+from .behaviours.media import CONTENT_RANGE
 from .behaviours.runner import Behaviour
 from .exchange import BodyState, Exchange
 from .netguard import NetGuard
@@ -79,6 +80,16 @@ def _key(url: str) -> str:
     return urldefrag(url)[0]
 
 
+def _whole_range(hop) -> bool:
+    """A 206 whose one piece is the whole file (`bytes 0-(n-1)/n`): players often ask so."""
+    if hop.status != 206:
+        return False
+    headers = {k.lower(): v for k, v in (hop.response_headers or {}).items()}
+    match = CONTENT_RANGE.match(headers.get("content-range", ""))
+    return bool(match and match.group(3) != "*" and int(match.group(1)) == 0
+                and int(match.group(2)) == int(match.group(3)) - 1)
+
+
 @dataclass
 class PostStage:
     settings: Settings
@@ -115,7 +126,7 @@ class PostStage:
         complete = hop.body_state == BodyState.COMPLETE
         if complete:
             self.store.add(hop.url, hop.status, ctype, hop.body)
-        if hop.status != 200 or not ctype.lower().startswith(MEDIA_TYPES):
+        if not ctype.lower().startswith(MEDIA_TYPES) or not (hop.status == 200 or _whole_range(hop)):
             return
         info = written[-1]
         spool = None
@@ -173,7 +184,11 @@ class PostStage:
             seen = self.seen.get(_key(m.url))
             if seen and seen.complete:
                 continue
-            if m.type is MediaType.IMAGE or DIRECT_MEDIA.search(urlsplit(m.url).path + "?"):
+            # images, files named as media, and anything on another host (CDNs: TikTok's and
+            # Facebook's video URLs have no extension); not the platform's own pages (YouTube
+            # watch URLs), which are yt-dlp's
+            other_host = urlsplit(m.url).hostname != urlsplit(self.url).hostname
+            if m.type is MediaType.IMAGE or DIRECT_MEDIA.search(urlsplit(m.url).path + "?") or other_host:
                 out.append(m.url)
         return sorted(set(out))
 

@@ -120,12 +120,18 @@ _SKIP = {"script", "style", "template", "noscript"}
 
 
 def link_kind(text: str, href: str | None, classes: str = "") -> LinkKind:
+    """What the text shows decides first ('@x', '#x'); then the markup (Mastodon writes
+    class="mention hashtag" on hashtags, so hashtag is checked before mention)."""
     t = text.strip()
     cls = classes.lower()
-    if t.startswith("@") or "mention" in cls:
-        return LinkKind.MENTION
-    if t.startswith("#") or "hashtag" in cls or "/hashtag/" in (href or "") or "/tags/" in (href or ""):
+    if t.startswith("#"):
         return LinkKind.HASHTAG
+    if t.startswith("@"):
+        return LinkKind.MENTION
+    if "hashtag" in cls or "/hashtag/" in (href or "") or "/tags/" in (href or ""):
+        return LinkKind.HASHTAG
+    if "mention" in cls:
+        return LinkKind.MENTION
     return LinkKind.LINK
 
 
@@ -137,7 +143,11 @@ def text_and_links(el: HtmlElement, ev: PageEvidence | None = None) -> tuple[str
     links: list[Link] = []
 
     def walk(node: HtmlElement) -> None:
-        tag = node.tag if isinstance(node.tag, str) else ""
+        if not isinstance(node.tag, str):  # comments (<!-- SC_OFF -->, Lit's <!--?-->), PIs
+            if node.tail:
+                parts.append(node.tail)
+            return
+        tag = node.tag
         if tag in _SKIP:
             if node.tail:
                 parts.append(node.tail)

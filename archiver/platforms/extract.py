@@ -22,8 +22,11 @@ LOGIN_PATH = re.compile(
     r"/(login|log-in|signin|sign-in|sign_in|accounts/login|i/flow/login|checkpoint|auth/login|login\.php)(/|$|\?)",
     re.I,
 )
-# fields the generic reading may fill when the platform's extractor left them empty
-FILLABLE = ("id", "published", "published_raw", "title", "text", "language")
+# fields the generic reading may fill when the platform's extractor left them empty. Not
+# `title` (og:title is the page's name, "NASA on Instagram: …", not the post's) and not
+# `language` (<html lang> is the site's interface language): a platform module that knows
+# its posts have them reads them itself.
+FILLABLE = ("id", "published", "published_raw", "text")
 AUTHOR_FILLABLE = ("display_name", "handle", "url", "id", "avatar_url")
 
 
@@ -66,7 +69,14 @@ def merge(post: Post, generic: Post) -> Post:
         used.append("links")
     if not used:
         return post
-    updates["sources"] = post.sources + [s for s in generic.sources if set(s.fields) & set(used)]
+    # the generic sources that gave what was taken, listing only the fields taken from them
+    # ("author.url" taken counts for a source that lists "author")
+    taken = set(used) | {u.split(".")[0] for u in used}
+    updates["sources"] = post.sources + [
+        s.model_copy(update={"fields": [f for f in s.fields if f in taken]})
+        for s in generic.sources
+        if set(s.fields) & taken
+    ]
     updates["extraction"] = post.extraction.model_copy(update={"fallback_used": used})
     return post.model_copy(update=updates)
 
@@ -82,25 +92,32 @@ def generic_login_wall(ev: PageEvidence) -> str | None:
 
 def extract(platform: Platform, ev: PageEvidence) -> Extracted:
     notes: list[str] = []
-    post = _run(platform, ev, notes) if platform is not GENERIC else None
+    own = _run(platform, ev, notes) if platform is not GENERIC else None
     generic = _run(GENERIC, ev, notes)
-    if post is None and generic is not None and platform is not GENERIC:
-        generic = generic.model_copy(update={"platform": platform.name})
-        notes.append(f"{platform.name} extractor found no post; the generic reading is used")
-    if post is not None and generic is not None:
-        post = merge(post, generic)
-    elif post is None:
-        post = generic
+    if platform is GENERIC:
+        own, generic = generic, None
     wall = platform.login_wall(ev) if platform is not GENERIC else None
     wall = wall or generic_login_wall(ev)
-    empty = post is None or (not post.text and not post.media)
-    if wall and not empty and platform is not GENERIC and post is not None and post.extraction.extractor == platform.name:
+    # a post behind the wall? Judged on the platform's own reading, before the generic one
+    # fills gaps from page metadata (a login page's og:description is no post)
+    # (the generic reading of an unknown site cannot tell a post from a login page's own
+    # metadata: there the wall wins)
+    if wall and platform is not GENERIC and own is not None and (own.text or own.media):
         notes.append(f"login wall seen but the post was read anyway: {wall}")
         wall = None
-    elif wall and not empty:
-        # only page-level metadata (og:description of a login page) is no post
-        notes.append("what was read comes from the login page's metadata, not from the post")
-    return Extracted(post=post, platform=platform.name, login_required=wall, notes=notes)
+    if wall:
+        if own is None and generic is not None or (own is not None and platform is GENERIC):
+            notes.append("the page is a login wall: its metadata is not taken for the post")
+            own = None
+        elif own is not None:
+            notes.append("the page is a login wall: only what the platform's own reading found is kept")
+        return Extracted(post=own, platform=platform.name, login_required=wall, notes=notes)
+    if own is None and generic is not None:
+        notes.append(f"{platform.name} extractor found no post; the generic reading is used")
+        return Extracted(post=generic.model_copy(update={"platform": platform.name}), platform=platform.name, notes=notes)
+    if own is not None and generic is not None:
+        own = merge(own, generic)
+    return Extracted(post=own, platform=platform.name, notes=notes)
 
 
 def extract_capture(folder) -> Extracted:
