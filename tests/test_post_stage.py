@@ -190,3 +190,16 @@ def test_profile_errors_are_one_line(tmp_path, cli_config, platform_web):
     inside = run_cli("login", "x", "--storage-state", str(not_state), "--config", str(cli_config),
                      env={"ARCHIVER_PLATFORMS__PROFILES_DIR": str(tmp_path / "captures" / "p")})
     assert inside.returncode == 2 and "inside the captures folder" in inside.stderr
+
+
+def test_media_of_a_deduplicated_capture_are_still_files(engine, web):
+    """The second capture of a post stores its photos as revisit records (no payload in
+    its WARC): the media files come from the bytes seen during the capture, the same."""
+    first, post1 = capture_post(engine, f"{web.main}/post/1")
+    second, post2 = capture_post(engine, f"{web.main}/post/1")
+    revisits = [r for r in warc_records(second.path / "archive.warc.gz") if r["type"] == "revisit"]
+    assert any(r["uri"].endswith("/media/photo-1.jpg") for r in revisits)
+    assert post1["media"] and len(post1["media"]) == len(post2["media"])
+    for a, b in zip(post1["media"], post2["media"]):
+        assert b["path"] and b["sha256"] == a["sha256"] == sha256(second.path / b["path"])
+    assert not (second.path / ".media-spool").exists()

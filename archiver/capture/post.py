@@ -243,6 +243,7 @@ class PostStage:
         """Copy the media out of the WARC into media/, write post.json. Before writer.close()."""
         ex = self.extracted
         if ex is None:
+            self._clean_spool()
             return None
         outcome = PostOutcome(
             found=ex.post is not None,
