@@ -146,6 +146,7 @@ class Provenance(Model):
     case: str
     requested_url: str
     final_url: str | None = None
+    page_url: str | None = None  # the page's URL when the DOM was snapshotted (after a consent click, pushState)
     redirect_chain: list[RedirectHop] = Field(default_factory=list)
     http_status: int | None = None
     title: str | None = None

@@ -126,7 +126,7 @@ def test_post_page_reads_the_recorded_widget(caps, platform_web):
     port = platform_web.port
     # the same message, from the iframe's recorded HTML; no channel column there: verified unknown
     assert archived(captured, post) == expected_123(port, None, "/kabarpesisir/123", [
-        {"kind": "api-json", "locator": f"http://t.me:{port}/kabarpesisir/123?embed=1&mode=tme",
+        {"kind": "response", "locator": f"http://t.me:{port}/kabarpesisir/123?embed=1&mode=tme",
          "fields": MESSAGE_FIELDS + ["relations.reply_to"]},
     ])
     assert provenance(captured)["post"]["element_screenshot"] == "post.png"  # the widget iframe

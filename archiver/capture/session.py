@@ -546,6 +546,7 @@ class CaptureSession:
             case=self.case,
             requested_url=self.url,
             final_url=doc.final_url,
+            page_url=self.final_url if self.post.read_at else None,
             redirect_chain=doc.chain,
             http_status=doc.status,
             title=self.title,

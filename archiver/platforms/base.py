@@ -24,6 +24,10 @@ class Platform:
     version: int = 1
     hosts: tuple[str, ...] = ()  # "x.com" also matches www.x.com, mobile.x.com
     behaviours: tuple[Behaviour, ...] = field(default_factory=tuple)
+    # post fields the generic reading must never fill for this platform: the platform's own
+    # reading is authoritative there (a Telegram album without caption has no text, whatever
+    # the channel's og:description says)
+    no_fallback: tuple[str, ...] = ()
 
     def matches(self, url: str) -> bool:
         """True when this platform knows the URL (by host; override for path patterns)."""

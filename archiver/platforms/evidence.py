@@ -180,7 +180,7 @@ class PageEvidence:
                 )
         return cls(
             url=prov["requested_url"],
-            final_url=prov.get("final_url") or prov["requested_url"],
+            final_url=prov.get("page_url") or prov.get("final_url") or prov["requested_url"],
             html=html,
             store=store,
         )

@@ -46,11 +46,14 @@ def _run(platform: Platform, ev: PageEvidence, notes: list[str]) -> Post | None:
         return None
 
 
-def merge(post: Post, generic: Post) -> Post:
-    """Fill what `post` lacks from `generic`; say which fields in extraction.fallback_used."""
+def merge(post: Post, generic: Post, never: tuple[str, ...] = ()) -> Post:
+    """Fill what `post` lacks from `generic` (except the fields in `never`); say which
+    fields in extraction.fallback_used."""
     used: list[str] = []
     updates: dict[str, object] = {}
     for name in FILLABLE:
+        if name in never:
+            continue
         if getattr(post, name) in (None, "") and getattr(generic, name) not in (None, ""):
             updates[name] = getattr(generic, name)
             used.append(name)
@@ -61,7 +64,7 @@ def merge(post: Post, generic: Post) -> Post:
             used.append(f"author.{name}")
     if author:
         updates["author"] = post.author.model_copy(update=author)
-    if not post.media and generic.media:
+    if not post.media and generic.media and "media" not in never:
         updates["media"] = generic.media
         used.append("media")
     if not post.links and generic.links and "text" in used:
@@ -116,7 +119,7 @@ def extract(platform: Platform, ev: PageEvidence) -> Extracted:
         notes.append(f"{platform.name} extractor found no post; the generic reading is used")
         return Extracted(post=generic.model_copy(update={"platform": platform.name}), platform=platform.name, notes=notes)
     if own is not None and generic is not None:
-        own = merge(own, generic)
+        own = merge(own, generic, platform.no_fallback)
     return Extracted(post=own, platform=platform.name, notes=notes)
 
 

@@ -27,6 +27,7 @@ class SourceKind(str, enum.Enum):
     MICROFORMATS = "microformats"  # h-entry / h-card classes in the DOM
     EMBEDDED_JSON = "embedded-json"  # JSON inside a <script> of the page (state blobs)
     API_JSON = "api-json"  # a JSON response recorded in the WARC, `locator` = its URL
+    RESPONSE = "response"  # another recorded response (an iframe's HTML), `locator` = its URL
     URL = "url"  # the capture's URL itself (ids and handles in the path)
 
 

@@ -226,6 +226,9 @@ class Telegram(Platform):
     name: str = "telegram"
     version: int = VERSION
     hosts: tuple[str, ...] = HOSTS
+    # a message without caption has no text, one without photos no media: the channel's
+    # og:description / og:image on the same page are not the message's
+    no_fallback: tuple[str, ...] = ("text", "media")
 
     def post_selectors(self, url: str) -> list[str]:
         parsed = parse_url(url)
@@ -257,7 +260,7 @@ class Telegram(Platform):
         root = find_message(embed, channel, msg_id) if embed is not None else None
         if embed is not None and root is not None:
             # a recorded HTML response (the widget iframe), located by its URL
-            return with_channel_info(read_message(root, embed, SourceKind.API_JSON, embed.url), embed, root)
+            return with_channel_info(read_message(root, embed, SourceKind.RESPONSE, embed.url), embed, root)
         landed = parse_url(ev.final_url)
         if landed is not None and not landed[2]:  # the post's own preview page, not /s/
             return from_opengraph(ev, channel, msg_id)
