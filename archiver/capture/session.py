@@ -227,7 +227,8 @@ class CaptureSession:
         if behaviours:
             budget = self.settings.platforms.behaviour_timeout
             await self._step("behaviours", budget, lambda: self._behaviours(page, behaviours, budget))
-            await self._step("network-idle-after-behaviours", idle, wait_idle)
+            if any(r.actions for r in self.log.behaviours):  # what they clicked may load more
+                await self._step("network-idle-after-behaviours", idle, wait_idle)
 
         async def scroll() -> str:
             rec = recorder.context(context_id)
@@ -301,7 +302,9 @@ class CaptureSession:
             await self._step("post-media", budget, lambda: self.post.fetch_missing(page, budget))
 
             async def wait_idle() -> None:
-                quiet = self.limits.network_idle_quiet
+                # the page already holds every fetched body (arrayBuffer() resolved): only the
+                # recorder's last events and body reads are awaited, not a quiet page
+                quiet = min(0.1, self.limits.network_idle_quiet)
                 if not await recorder.wait_idle(context_id, quiet, self._remaining(budget)):
                     raise StepTimeout(f"media requests still open after {budget:.0f}s")
 

@@ -331,7 +331,7 @@ REPLIES_JS = r"""async (args) => {
 
 BEHAVIOURS = (
     Behaviour(name="threads-close-login", description="Close Threads' logged-out 'Say more with Threads' dialog and hide the login bar.",
-              script=CLOSE_LOGIN_JS, rounds=2, pause=0.4),
+              script=CLOSE_LOGIN_JS, rounds=2, pause=0.2),
     Behaviour(name="threads-replies", description="Click 'View more replies' under the post, up to threadDepth rounds, when comments are wanted.",
               script=REPLIES_JS, rounds=5, pause=0.5),
 )

@@ -458,7 +458,7 @@ REPLIES_JS = r"""async (args) => {
 
 BEHAVIOURS = (
     Behaviour(name="x-close-login", description="Close X's logged-out sign-up sheet and hide the 'Don’t miss what’s happening' bar.",
-              script=CLOSE_LOGIN_JS, rounds=2, pause=0.4),
+              script=CLOSE_LOGIN_JS, rounds=2, pause=0.2),
     Behaviour(name="x-show-more", description="Expand 'Show more' of long posts (buttons only, never a link away).",
               script=SHOW_MORE_JS, rounds=1),
     Behaviour(name="x-replies", description="Click 'Show more replies' under the post, up to threadDepth rounds, when comments are wanted.",

@@ -59,6 +59,7 @@ CONSENT_JS = r"""async (args) => {
 PLAY_JS = r"""async (args) => {
   const actions = [];
   const videos = Array.from(document.querySelectorAll('video')).slice(0, 8);
+  const started = [];
   for (const v of videos) {
     if (!v.paused && !v.ended) continue;
     const src = v.currentSrc || v.src || (v.querySelector('source') || {}).src || '';
@@ -68,11 +69,17 @@ PLAY_JS = r"""async (args) => {
       const p = v.play();
       if (p && p.then) await Promise.race([p, new Promise((r) => setTimeout(r, 1500))]);
       actions.push(`started video ${src ? src.slice(0, 200) : '(no source yet)'}`);
+      started.push(v);
     } catch (e) {
       actions.push(`video would not start: ${String(e).slice(0, 120)}`);
     }
   }
-  if (actions.length) await new Promise((r) => setTimeout(r, 800));
+  // until each started video has data to show (its stream is then flowing and recorded; the
+  // network-idle step after the behaviours waits for the rest), at most 1.5 s
+  const until = Date.now() + 1500;
+  while (started.some((v) => v.readyState < 2 && !v.error) && Date.now() < until) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
   return {actions, more: false};
 }"""
 
