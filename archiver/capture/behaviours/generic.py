@@ -88,7 +88,7 @@ CONSENT = Behaviour(
     description="Dismiss cookie/consent banners (reject or essential-only first, accept if nothing else).",
     script=CONSENT_JS,
     rounds=3,
-    pause=0.5,
+    pause=0.25,  # a second layer (a "confirm choices" step) gets another round
 )
 PLAY_VIDEOS = Behaviour(
     name="play-videos",
