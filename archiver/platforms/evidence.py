@@ -24,6 +24,7 @@ from warcio.archiveiterator import ArchiveIterator
 TEXT_TYPES = ("json", "html", "javascript", "text/plain", "xml")
 MAX_TEXT_BODY = 8 * 1024 * 1024
 MAX_TEXT_TOTAL = 64 * 1024 * 1024
+JSON_STARTS = (b"{", b"[", b"for (;;);", b"for(;;);", b")]}'")
 
 
 def is_text_type(content_type: str | None) -> bool:
@@ -61,6 +62,8 @@ class ResponseStore:
     def add(self, url: str, status: int, content_type: str | None, body: bytes | None) -> None:
         if body is None or not is_text_type(content_type):
             return
+        if "javascript" in (content_type or "").lower() and not body.lstrip()[:9].startswith(JSON_STARTS):
+            return  # script bundles: no extractor reads them (JSON served as JavaScript is kept)
         if len(body) > MAX_TEXT_BODY or self.total + len(body) > MAX_TEXT_TOTAL:
             self.skipped += 1
             return
