@@ -203,3 +203,52 @@ def test_media_of_a_deduplicated_capture_are_still_files(engine, web):
     for a, b in zip(post1["media"], post2["media"]):
         assert b["path"] and b["sha256"] == a["sha256"] == sha256(second.path / b["path"])
     assert not (second.path / ".media-spool").exists()
+
+
+def test_ytdlp_download_is_stopped_at_video_timeout(tmp_path):
+    """A video server that trickles forever: yt-dlp (a child process) is killed at the time
+    limit, no partial file is left, and the reason is a sentence."""
+    import asyncio
+    import socket
+    import threading
+    import time
+
+    from archiver.capture.ytdlp import download
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(4)
+    port = server.getsockname()[1]
+    stop = threading.Event()
+
+    def serve() -> None:
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                continue
+            conn.recv(4096)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: video/mp4\r\nContent-Length: 10000000\r\n\r\n")
+            try:
+                while not stop.is_set():
+                    conn.sendall(b"\0" * 1000)
+                    time.sleep(0.1)
+            except OSError:
+                pass
+            conn.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        t0 = time.monotonic()
+        result = asyncio.run(download(f"http://127.0.0.1:{port}/slow.mp4", tmp_path / "out", 10**9, 3.0))
+        took = time.monotonic() - t0
+    finally:
+        stop.set()
+        thread.join(5)
+        server.close()
+    assert result.path is None
+    assert result.note == "yt-dlp did not finish within video_timeout (3s)"
+    assert took < 8
+    assert not [p for p in (tmp_path / "out").iterdir() if p.is_file()]
