@@ -252,3 +252,18 @@ def test_ytdlp_download_is_stopped_at_video_timeout(tmp_path):
     assert result.note == "yt-dlp did not finish within video_timeout (3s)"
     assert took < 8
     assert not [p for p in (tmp_path / "out").iterdir() if p.is_file()]
+
+
+def test_hidden_sign_in_form_on_a_long_page_is_no_login_wall(engine, platform_web):
+    captured, post = capture_post(engine, platform_web.url("news.consent.test", "/story/8"))
+    prov = json.loads((captured.path / "provenance.json").read_text())
+    assert prov["state"] == "complete" and prov["login_required"] is None
+    assert post is not None and post["text"].startswith("The river authority said")
+
+
+def test_sign_in_page_without_redirect_is_a_login_wall(engine, platform_web):
+    captured, post = capture_post(engine, platform_web.url("forum.gated.test", "/signin-only"))
+    prov = json.loads((captured.path / "provenance.json").read_text())
+    assert prov["state"] == "login-required"
+    assert prov["login_required"] == "the page shows a sign-in form and no post"
+    assert post is None

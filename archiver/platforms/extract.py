@@ -22,6 +22,10 @@ LOGIN_PATH = re.compile(
     r"/(login|log-in|signin|sign-in|sign_in|accounts/login|i/flow/login|checkpoint|auth/login|login\.php)(/|$|\?)",
     re.I,
 )
+LOGIN_PAGE_WORDS = 250
+LOGIN_WORDS = re.compile(
+    r"\b(log ?in|sign ?in|sign up|masuk|daftar|anmelden|connexion|se connecter|iniciar sesi[oó]n|entrar|accedi)\b", re.I
+)
 # fields the generic reading may fill when the platform's extractor left them empty. Not
 # `title` (og:title is the page's name, "NASA on Instagram: …", not the post's) and not
 # `language` (<html lang> is the site's interface language): a platform module that knows
@@ -88,8 +92,14 @@ def generic_login_wall(ev: PageEvidence) -> str | None:
     path = urlsplit(ev.final_url).path + ("?" + urlsplit(ev.final_url).query if urlsplit(ev.final_url).query else "")
     if LOGIN_PATH.search(path) and ev.final_url != ev.url:
         return f"the page redirected to a login page ({ev.final_url})"
+    # a password field alone is no wall (many sites keep a hidden sign-in form in their
+    # header): a login page is short, has no article, and says so in its title or heading
     if ev.select("form input[type=password]") and not ev.select("article"):
-        return "the page shows a password form and no post"
+        body = ev.first("body")
+        words = len((body.text_content() if body is not None else "").split())
+        heading = " ".join(e.text_content() for e in ev.select("title, h1")[:3])
+        if words < LOGIN_PAGE_WORDS and LOGIN_WORDS.search(heading):
+            return "the page shows a sign-in form and no post"
     return None
 
 
