@@ -17,6 +17,7 @@ from archiver.capture.redact import tag
 from archiver.profiles import save_profile
 
 SECRET = "s3cr3t-value-9f2c"
+CSRF = "csrf-7d1e4b90aa53"  # readable by the page, echoed in a request header
 
 
 def sha256(path: Path) -> str:
@@ -27,7 +28,9 @@ def storage_state(port: int) -> dict:
     return {
         "cookies": [
             {"name": "forum_session", "value": SECRET, "domain": "forum.gated.test", "path": "/",
-             "expires": -1, "httpOnly": True, "secure": False, "sameSite": "Lax"}
+             "expires": -1, "httpOnly": True, "secure": False, "sameSite": "Lax"},
+            {"name": "forum_csrf", "value": CSRF, "domain": "forum.gated.test", "path": "/",
+             "expires": -1, "httpOnly": False, "secure": False, "sameSite": "Lax"},
         ],
         "origins": [],
     }
@@ -54,7 +57,7 @@ def test_profile_shows_the_post_and_media_fetched_in_page(engine, platform_web):
     prov = json.loads((captured.path / "provenance.json").read_text())
     assert prov["state"] == "complete", prov["limits_hit"]
     assert prov["login_required"] is None
-    assert prov["profile"]["name"] == "forum" and prov["profile"]["cookies"] == 1
+    assert prov["profile"]["name"] == "forum" and prov["profile"]["cookies"] == 2
     assert post is not None and post["text"].startswith("Air sudah setinggi lutut")
     assert post["author"]["display_name"] == "Dewi Lestari"
     # the full-size photo was not loaded by the page (it shows a small one): fetched in the page
@@ -69,10 +72,12 @@ def test_profile_shows_the_post_and_media_fetched_in_page(engine, platform_web):
     for file in captured.path.rglob("*"):
         if file.is_file():
             data = gzip.decompress(file.read_bytes()) if file.name.endswith(".gz") else file.read_bytes()
-            assert SECRET.encode() not in data, file.name
+            assert SECRET.encode() not in data and CSRF.encode() not in data, file.name
     [request] = [r for r in records if r["type"] == "request" and r["uri"].endswith("/t/42")]
     cookie = {k.lower(): v for k, v in request["http"].items()}["cookie"]
-    assert cookie == f"forum_session={tag(SECRET)}"
+    assert cookie == f"forum_session={tag(SECRET)}; forum_csrf={tag(CSRF)}"
+    [api] = [r for r in records if r["type"] == "request" and r["uri"].endswith("/api/unread")]
+    assert {k.lower(): v for k, v in api["http"].items()}["x-csrf-token"] == tag(CSRF)
     assert prov["profile"]["redacted"] >= 1
     assert not any(p.name == "forum.json" for p in captured.path.rglob("*"))
 

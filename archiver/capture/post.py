@@ -27,7 +27,7 @@ from ..config import Settings
 from ..platforms.evidence import PageEvidence, ResponseStore
 from ..platforms.extract import Extracted, extract
 from ..platforms.models import Media, MediaOrigin, MediaType, Post, PostOutcome
-from ..platforms.registry import platform_for_url
+from ..platforms.registry import GENERIC, platform_for_page, platform_for_url
 from ..storage.atomic import atomic_write_bytes, fsync_dir
 from ..warc.writer import RecordInfo, WarcWriter
 from . import ytdlp
@@ -164,9 +164,7 @@ class PostStage:
         self.read_at = datetime.now(timezone.utc)
         ev = PageEvidence(self.url, final_url or self.url, dom_html, self.store)
         platform = self.platform
-        if platform.name == "generic":
-            from ..platforms.registry import platform_for_page
-
+        if platform is GENERIC:  # an unknown host may still be a known platform's software
             platform = await asyncio.to_thread(platform_for_page, ev)
         self.extracted = await asyncio.to_thread(extract, platform, ev)
         return self.extracted

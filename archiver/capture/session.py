@@ -45,10 +45,10 @@ from ..warc.dedup import Original
 from ..warc.writer import Lookup, WarcWriter
 from .attachments import take_attachments
 from .behaviours.media import PartialMedia, fetch_whole
+from .behaviours.runner import Behaviour, BehaviourArgs, run_behaviour
 from .behaviours.scroll import scroll_through, scroll_to_top
 from .exchange import BodyState, Exchange
 from .netguard import validate_url
-from .behaviours.runner import BehaviourArgs, run_behaviour
 from .page_events import PageEvents, PageGuard
 from .post import POST_PNG, PostStage
 from .provenance import describe_navigation_error, document_facts, merge_blocked, tls_info
@@ -182,7 +182,7 @@ class CaptureSession:
             await self._load(page, context_id)
             if self.failure is None and self.write_error is None:
                 attachments = await self._attachments(page, writer)
-                await self._post(page, context_id, attachments)
+                await self._post(page, context_id)
         finally:
             await self._step(
                 "drain", 6.0, lambda: engine.recorder.drain(context_id, 5.0), own_budget=True
@@ -255,7 +255,7 @@ class CaptureSession:
         except (asyncio.TimeoutError, PlaywrightError):
             self.title = None
 
-    async def _behaviours(self, page: Page, behaviours: list, budget: float) -> str:
+    async def _behaviours(self, page: Page, behaviours: list[Behaviour], budget: float) -> str:
         """Consent, the platform's own behaviours, starting videos: each recorded with what
         it did; together within `behaviour_timeout`."""
         p = self.settings.platforms
@@ -273,7 +273,7 @@ class CaptureSession:
         did = [f"{r.name}: {len(r.actions)}" for r in self.log.behaviours if r.actions]
         return ", ".join(did) or "nothing to do"
 
-    async def _post(self, page: Page, context_id: str, attachments: list[Attachment]) -> None:
+    async def _post(self, page: Page, context_id: str) -> None:
         """Read the post from the evidence just taken; fetch its media the page did not load."""
         recorder = self.engine.recorder
         assert recorder is not None
@@ -443,12 +443,12 @@ class CaptureSession:
         self.redactor.apply(ex)  # a login profile's cookies never reach the evidence
         try:
             written = writer.write_exchange(ex)
+            self.post.see(ex, written)  # may keep a media body aside (a revisit's): disk too
         except OSError as exc:  # runs in the recorder's task: keep it for run() to raise
             self.write_error = exc
             return
         self.log.exchanges += len(ex.hops)
         self.partial_media.see(ex)
-        self.post.see(ex, written)
         self.log.responses += len(written)
         first = ex.hops[0]
         if (
