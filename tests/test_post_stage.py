@@ -272,3 +272,29 @@ def test_sign_in_page_without_redirect_is_a_login_wall(engine, platform_web):
     assert prov["state"] == "login-required"
     assert prov["login_required"] == "the page shows a sign-in form and no post"
     assert post is None
+
+
+def test_ytdlp_gets_the_profile_cookies_for_members_only_video(engine, platform_web, tmp_path):
+    """A video only a signed-in member may fetch: yt-dlp gets the profile's cookies (through
+    a temporary cookies file outside the capture); without a profile it is refused (a note)."""
+    state = storage_state(platform_web.port)
+    state["cookies"].append({"name": "forum_session", "value": SECRET, "domain": "127.0.0.1", "path": "/",
+                             "expires": -1, "httpOnly": True, "secure": False, "sameSite": "Strict"})
+    save_profile(engine.settings, "member", state)
+    url = platform_web.url("forum.gated.test", "/t/44")
+    captured, post = capture_post(engine, url, platforms={"yt_dlp": True, "profile": "member"})
+    [video] = [m for m in post["media"] if m["type"] == "video"]
+    assert video["origin"] == "yt-dlp", json.loads((captured.path / "provenance.json").read_text())["post"]
+    clip = Path(__file__).parent / "fixtures/platforms/_media/clip.mp4"
+    assert video["sha256"] == sha256(clip) == sha256(captured.path / video["path"])
+    for file in captured.path.rglob("*"):
+        assert "cookies" not in file.name
+        if file.is_file():
+            data = gzip.decompress(file.read_bytes()) if file.name.endswith(".gz") else file.read_bytes()
+            assert SECRET.encode() not in data, file.name
+
+    anonymous, post = capture_post(engine, url, platforms={"yt_dlp": True})
+    [video] = [m for m in post["media"] if m["type"] == "video"]
+    assert video["path"] is None
+    notes = json.loads((anonymous.path / "provenance.json").read_text())["post"]["notes"]
+    assert any("403" in n for n in notes), notes

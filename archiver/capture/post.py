@@ -17,6 +17,7 @@ import shutil
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 from urllib.parse import urldefrag, urlsplit
 
 from playwright.async_api import Error as PlaywrightError
@@ -104,6 +105,7 @@ class PostStage:
     got: list[Got] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     guard: NetGuard | None = None  # the engine's network guard, for what yt-dlp fetches
+    storage_state: dict[str, Any] | None = None  # a login profile's state: yt-dlp's cookies
 
     def __post_init__(self) -> None:
         self.platform = platform_for_url(self.url)
@@ -227,7 +229,7 @@ class PostStage:
                 continue
             out = self.work_dir / SPOOL_DIR / f"ytdlp-{i}"
             timeout = min(self.cfg.video_timeout, budget)
-            result = await ytdlp.download(m.url, out, self.cfg.max_video_bytes, timeout)
+            result = await ytdlp.download(m.url, out, self.cfg.max_video_bytes, timeout, self.storage_state)
             if result.path is not None:
                 self.got.append(Got(m, download=result.path, download_url=result.source_url))
                 done.append(result.path.name)

@@ -150,7 +150,7 @@ class CaptureSession:
         self.budget = BodyBudget(self.limits.max_response_bytes, self.limits.max_total_bytes)
         self.partial_media = PartialMedia()
         self.write_error: OSError | None = None
-        self.post = PostStage(settings, self.url, self.work_dir, guard=engine.guard)
+        self.post = PostStage(settings, self.url, self.work_dir, guard=engine.guard, storage_state=storage_state)
         self.post_outcome: PostOutcome | None = None
         self.final_url = self.url
 

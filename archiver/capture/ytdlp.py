@@ -11,8 +11,10 @@ import json
 import os
 import signal
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 
 def available() -> bool:
@@ -26,10 +28,40 @@ class Download:
     note: str | None = None  # why there is no file
 
 
-async def download(url: str, out_dir: Path, max_bytes: int, timeout: float) -> Download:
+def netscape_cookies(storage_state: dict[str, Any]) -> str:
+    """A Playwright storage state's cookies in the cookies.txt format yt-dlp reads."""
+    lines = ["# Netscape HTTP Cookie File"]
+    for c in storage_state.get("cookies", []):
+        domain = c["domain"]
+        sub = "TRUE" if domain.startswith(".") else "FALSE"
+        expires = int(c.get("expires") or 0)
+        lines.append("\t".join([
+            domain, sub, c.get("path") or "/", "TRUE" if c.get("secure") else "FALSE",
+            str(max(expires, 0)), c["name"], c["value"],
+        ]))
+    return "\n".join(lines) + "\n"
+
+
+async def download(
+    url: str, out_dir: Path, max_bytes: int, timeout: float, storage_state: dict[str, Any] | None = None
+) -> Download:
+    """With `storage_state` (a logged-in capture), yt-dlp gets the profile's cookies through
+    a temporary cookies file, mode 600, outside the capture folder, deleted afterwards."""
     out_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="archiver-ytdlp-") as secret_dir:
+        args = [url, str(out_dir), str(max_bytes)]
+        if storage_state and storage_state.get("cookies"):
+            jar = Path(secret_dir) / "cookies.txt"
+            fd = os.open(jar, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(netscape_cookies(storage_state))
+            args.append(str(jar))
+        return await _run(args, out_dir, timeout)
+
+
+async def _run(args: list[str], out_dir: Path, timeout: float) -> Download:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "archiver.capture.ytdlp", url, str(out_dir), str(max_bytes),
+        sys.executable, "-m", "archiver.capture.ytdlp", *args,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, start_new_session=True,
     )
     try:
@@ -52,7 +84,7 @@ async def download(url: str, out_dir: Path, max_bytes: int, timeout: float) -> D
     return Download(Path(result["path"]), result.get("url"), None)
 
 
-def _main(url: str, out_dir: str, max_bytes: int) -> int:
+def _main(url: str, out_dir: str, max_bytes: int, cookiefile: str | None = None) -> int:
     import yt_dlp  # the optional extra
 
     class Quiet:
@@ -75,6 +107,8 @@ def _main(url: str, out_dir: str, max_bytes: int) -> int:
         "logger": Quiet(),
         "cachedir": False,
     }
+    if cookiefile:
+        options["cookiefile"] = cookiefile
     try:
         with yt_dlp.YoutubeDL(options) as ydl:
             info = ydl.extract_info(url, download=True)
@@ -96,4 +130,4 @@ def _main(url: str, out_dir: str, max_bytes: int) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(_main(sys.argv[1], sys.argv[2], int(sys.argv[3])))
+    sys.exit(_main(sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4] if len(sys.argv) > 4 else None))
