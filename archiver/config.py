@@ -104,8 +104,9 @@ class PlatformSettings(Strict):
     comments: bool = Field(True, description="Load the first page of comments.")
     media: bool = Field(True, description="Archive the post's full-size images and videos.")
     media_timeout: float = Field(30.0, ge=0, description="Fetching missing media in the page, seconds.")
+    max_media_items: int = Field(50, ge=0, description="Media items of one post archived at most.")
     max_video_bytes: int = Field(500 * 1024 * 1024, gt=0, description="One video downloaded with yt-dlp.")
-    video_timeout: float = Field(120.0, gt=0, description="One yt-dlp video download, seconds.")
+    video_timeout: float = Field(120.0, gt=0, description="All yt-dlp downloads of one capture, seconds.")
     yt_dlp: bool = Field(True, description="Use yt-dlp (when installed) for video the page did not load.")
     profile: str | None = Field(None, description="Saved login profile to capture with (archiver login).")
     profiles_dir: Path = Field(

@@ -249,6 +249,19 @@ def test_ytdlp_download_is_stopped_at_video_timeout(tmp_path):
         t0 = time.monotonic()
         result = asyncio.run(download(f"http://127.0.0.1:{port}/slow.mp4", tmp_path / "out", 10**9, 3.0))
         took = time.monotonic() - t0
+
+        async def cancelled() -> None:  # the capture itself stopped (Ctrl-C, step budget)
+            task = asyncio.create_task(download(f"http://127.0.0.1:{port}/slow.mp4", tmp_path / "out2", 10**9, 60))
+            await asyncio.sleep(2.0)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+
+        asyncio.run(cancelled())
+        time.sleep(0.5)
+        alive = [p for p in Path("/proc").glob("[0-9]*")
+                 if str(tmp_path / "out2").encode() in (p / "cmdline").read_bytes()] if Path("/proc").exists() else []
+        assert alive == [], "yt-dlp kept running after the capture was cancelled"
     finally:
         stop.set()
         thread.join(5)
@@ -298,3 +311,13 @@ def test_ytdlp_gets_the_profile_cookies_for_members_only_video(engine, platform_
     assert video["path"] is None
     notes = json.loads((anonymous.path / "provenance.json").read_text())["post"]["notes"]
     assert any("403" in n for n in notes), notes
+
+
+def test_media_items_past_the_cap_are_listed_not_archived(engine, web):
+    captured, post = capture_post(engine, f"{web.main}/post/1", platforms={"max_media_items": 1})
+    first, second = post["media"]
+    assert first["path"] and first["sha256"] == sha256(captured.path / first["path"])
+    assert second["path"] is None and second["note"] == "not archived: past max_media_items"
+    notes = json.loads((captured.path / "provenance.json").read_text())["post"]["notes"]
+    assert "1 media items past max_media_items (1) not archived" in notes
+    assert sorted(p.name for p in (captured.path / "media").iterdir()) == [Path(first["path"]).name]

@@ -14,6 +14,7 @@ import mimetypes
 import os
 import re
 import shutil
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -175,7 +176,7 @@ class PostStage:
         post = self.extracted.post if self.extracted else None
         if post is None or not self.cfg.media:
             return []
-        return list(post.media)
+        return list(post.media[: self.cfg.max_media_items])
 
     def missing(self) -> list[str]:
         """Media URLs of the post not recorded whole, that the page itself can fetch."""
@@ -191,6 +192,10 @@ class PostStage:
             if m.type is MediaType.IMAGE or DIRECT_MEDIA.search(urlsplit(m.url).path + "?") or other_host:
                 out.append(m.url)
         return sorted(set(out))
+
+    def skipped_media(self) -> int:
+        post = self.extracted.post if self.extracted else None
+        return max(0, len(post.media) - self.cfg.max_media_items) if post else 0
 
     async def fetch_missing(self, page: Page, budget: float) -> str:
         urls = self.missing()
@@ -211,7 +216,8 @@ class PostStage:
         ]
 
     async def download_videos(self, budget: float) -> str:
-        """yt-dlp for videos still not recorded whole (after the in-page fetch)."""
+        """yt-dlp for videos still not recorded whole (after the in-page fetch), one after
+        the other, all within `budget` seconds (video_timeout)."""
         todo = self.videos_missing()
         if not todo:
             return "nothing to download"
@@ -222,13 +228,17 @@ class PostStage:
             self.notes.append("video not recorded whole and yt-dlp is not installed (pip install 'archiver[video]')")
             return "yt-dlp not installed"
         done = []
+        deadline = time.monotonic() + budget
         for i, m in enumerate(todo):
+            timeout = deadline - time.monotonic()
+            if timeout < 1.0:
+                self.notes.append(f"{m.url}: not downloaded: video_timeout ({budget:.0f}s) used up by the videos before it")
+                continue
             refused = await self.guard.check(m.url) if self.guard is not None else None
             if refused:  # yt-dlp goes out by itself: the same SSRF rule as the browser's
                 self.notes.append(f"{m.url}: not downloaded: {refused}")
                 continue
             out = self.work_dir / SPOOL_DIR / f"ytdlp-{i}"
-            timeout = min(self.cfg.video_timeout, budget)
             result = await ytdlp.download(m.url, out, self.cfg.max_video_bytes, timeout, self.storage_state)
             if result.path is not None:
                 self.got.append(Got(m, download=result.path, download_url=result.source_url))
@@ -256,10 +266,17 @@ class PostStage:
         if ex.post is None:
             self._clean_spool()
             return outcome
+        if self.skipped_media():
+            outcome.notes.append(
+                f"{self.skipped_media()} media items past max_media_items ({self.cfg.max_media_items}) not archived"
+            )
         downloads = {id(g.media): g for g in self.got}
         media: list[Media] = []
         done: dict[str, Media] = {}  # the same URL listed twice is archived once
         for index, m in enumerate(ex.post.media, 1):
+            if index > self.cfg.max_media_items or not self.cfg.media:
+                media.append(m.model_copy(update={"note": "not archived: past max_media_items" if self.cfg.media else None}))
+                continue
             if _key(m.url) in done and done[_key(m.url)].path:
                 same = done[_key(m.url)]
                 media.append(m.model_copy(update={k: getattr(same, k) for k in ("path", "sha256", "size", "media_type", "origin", "warc_uri")}))

@@ -59,6 +59,15 @@ async def download(
         return await _run(args, out_dir, timeout)
 
 
+def _stop(pid: int, out_dir: Path) -> None:
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    for part in out_dir.glob("*.part"):
+        part.unlink(missing_ok=True)
+
+
 async def _run(args: list[str], out_dir: Path, timeout: float) -> Download:
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "archiver.capture.ytdlp", *args,
@@ -67,11 +76,13 @@ async def _run(args: list[str], out_dir: Path, timeout: float) -> Download:
     try:
         out, err = await asyncio.wait_for(proc.communicate(), timeout)
     except asyncio.TimeoutError:
-        os.killpg(proc.pid, signal.SIGKILL)
+        _stop(proc.pid, out_dir)
         await proc.wait()
-        for part in out_dir.glob("*.part"):
-            part.unlink(missing_ok=True)
         return Download(None, None, f"yt-dlp did not finish within video_timeout ({timeout:.0f}s)")
+    except asyncio.CancelledError:  # the capture is being stopped: never leave yt-dlp running
+        _stop(proc.pid, out_dir)
+        await proc.wait()  # killed: returns at once
+        raise
     lines = out.decode("utf-8", "replace").strip().splitlines()
     try:
         result = json.loads(lines[-1]) if lines else {}
