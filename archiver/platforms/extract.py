@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from lxml.etree import LxmlError
@@ -14,7 +15,7 @@ from pydantic import ValidationError
 from .base import Platform
 from .evidence import PageEvidence
 from .models import Post
-from .registry import GENERIC
+from .registry import GENERIC, platform_for_page
 
 # what an extractor may raise on markup it does not expect; anything else is a bug to see
 READ_ERRORS = (ValueError, KeyError, TypeError, AttributeError, IndexError, LxmlError, ValidationError)
@@ -89,7 +90,8 @@ def merge(post: Post, generic: Post, never: tuple[str, ...] = ()) -> Post:
 
 
 def generic_login_wall(ev: PageEvidence) -> str | None:
-    path = urlsplit(ev.final_url).path + ("?" + urlsplit(ev.final_url).query if urlsplit(ev.final_url).query else "")
+    parts = urlsplit(ev.final_url)
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
     if LOGIN_PATH.search(path) and ev.final_url != ev.url:
         return f"the page redirected to a login page ({ev.final_url})"
     # a password field alone is no wall (many sites keep a hidden sign-in form in their
@@ -111,18 +113,19 @@ def extract(platform: Platform, ev: PageEvidence) -> Extracted:
         own, generic = generic, None
     wall = platform.login_wall(ev) if platform is not GENERIC else None
     wall = wall or generic_login_wall(ev)
-    # a post behind the wall? Judged on the platform's own reading, before the generic one
-    # fills gaps from page metadata (a login page's og:description is no post)
-    # (the generic reading of an unknown site cannot tell a post from a login page's own
-    # metadata: there the wall wins)
+    # A post behind the wall? Judged on the platform's own reading, before the generic one
+    # fills gaps from page metadata (a login page's og:description is no post). On an
+    # unknown site the generic reading cannot tell a post from a login page's own metadata:
+    # there the wall wins.
     if wall and platform is not GENERIC and own is not None and (own.text or own.media):
         notes.append(f"login wall seen but the post was read anyway: {wall}")
         wall = None
     if wall:
-        if own is None and generic is not None or (own is not None and platform is GENERIC):
-            notes.append("the page is a login wall: its metadata is not taken for the post")
+        if platform is GENERIC or own is None:
+            if own is not None or generic is not None:
+                notes.append("the page is a login wall: its metadata is not taken for the post")
             own = None
-        elif own is not None:
+        else:
             notes.append("the page is a login wall: only what the platform's own reading found is kept")
         return Extracted(post=own, platform=platform.name, login_required=wall, notes=notes)
     if own is None and generic is not None:
@@ -133,9 +136,7 @@ def extract(platform: Platform, ev: PageEvidence) -> Extracted:
     return Extracted(post=own, platform=platform.name, notes=notes)
 
 
-def extract_capture(folder) -> Extracted:
+def extract_capture(folder: Path) -> Extracted:
     """Extraction over a finished capture folder (dom.html + the WARC's text responses)."""
-    from .registry import platform_for_page
-
     ev = PageEvidence.from_capture(folder)
     return extract(platform_for_page(ev), ev)
