@@ -31,10 +31,11 @@ from ..platforms.extract import Extracted, extract
 from ..platforms.models import Media, MediaOrigin, MediaType, Post, PostOutcome
 from ..platforms.registry import GENERIC, platform_for_page, platform_for_url
 from ..storage.atomic import atomic_write_bytes, fsync_dir
+from ..storage.digest import sha256_file
 from ..warc.writer import RecordInfo, WarcWriter
 from . import ytdlp
 from .behaviours.generic import CONSENT, PLAY_VIDEOS
-from .behaviours.media import CONTENT_RANGE
+from .behaviours.media import is_whole_piece
 from .behaviours.runner import Behaviour
 from .exchange import BodyState, Exchange
 from .netguard import NetGuard
@@ -82,16 +83,6 @@ def _key(url: str) -> str:
     return urldefrag(url)[0]
 
 
-def _whole_range(hop) -> bool:
-    """A 206 whose one piece is the whole file (`bytes 0-(n-1)/n`): players often ask so."""
-    if hop.status != 206:
-        return False
-    headers = {k.lower(): v for k, v in (hop.response_headers or {}).items()}
-    match = CONTENT_RANGE.match(headers.get("content-range", ""))
-    return bool(match and match.group(3) != "*" and int(match.group(1)) == 0
-                and int(match.group(2)) == int(match.group(3)) - 1)
-
-
 @dataclass
 class PostStage:
     settings: Settings
@@ -129,7 +120,7 @@ class PostStage:
         complete = hop.body_state == BodyState.COMPLETE
         if complete:
             self.store.add(hop.url, hop.status, ctype, hop.body)
-        if not ctype.lower().startswith(MEDIA_TYPES) or not (hop.status == 200 or _whole_range(hop)):
+        if not ctype.lower().startswith(MEDIA_TYPES) or not (hop.status == 200 or is_whole_piece(hop)):
             return
         info = written[-1]
         spool = None
@@ -337,15 +328,12 @@ class PostStage:
         return target
 
     def _filled(self, m: Media, path: Path, ctype: str, origin: MediaOrigin, uri: str) -> Media:
-        digest = hashlib.sha256()
-        with open(path, "rb") as fh:
-            while chunk := fh.read(1 << 20):
-                digest.update(chunk)
+        digest, size = sha256_file(path)
         return m.model_copy(
             update={
                 "path": path.relative_to(self.work_dir).as_posix(),
-                "sha256": digest.hexdigest(),
-                "size": path.stat().st_size,
+                "sha256": digest,
+                "size": size,
                 "media_type": ctype,
                 "origin": origin,
                 "warc_uri": uri,

@@ -153,6 +153,7 @@ class CaptureSession:
         self.post = PostStage(settings, self.url, self.work_dir, guard=engine.guard, storage_state=storage_state)
         self.post_outcome: PostOutcome | None = None
         self.final_url = self.url
+        self.dom_html: str | None = None  # the DOM snapshot, kept for reading the post
 
     # -- the run ----------------------------------------------------------------------
 
@@ -280,14 +281,14 @@ class CaptureSession:
         p = self.settings.platforms
         if not p.extract:
             return
-        dom = self.work_dir / "dom.html"
-        if not dom.exists():
+        dom = self.dom_html
+        if dom is None:
             self.log.warnings.append("no DOM snapshot: the post was not read")
             return
         self.final_url = page.url or self.url
 
         async def read() -> str:
-            found = await self.post.read(self.final_url, dom.read_text("utf-8", "replace"))
+            found = await self.post.read(self.final_url, dom)
             if found is None or found.post is None:
                 return f"{found.platform if found else '?'}: no post" + (
                     f" (login required: {found.login_required})" if found and found.login_required else ""
@@ -297,7 +298,7 @@ class CaptureSession:
         await self._step("read-post", self.limits.attachments_timeout, read)
         if not p.media:
             return
-        if self.post.missing():
+        if self.post.missing():  # media the page did not load: fetched whole inside it
             budget = p.media_timeout
             await self._step("post-media", budget, lambda: self.post.fetch_missing(page, budget))
 
@@ -342,6 +343,8 @@ class CaptureSession:
                     continue
                 path = self.work_dir / item.filename
                 atomic_write_bytes(path, item.data)
+                if item.kind == "dom":
+                    self.dom_html = item.data.decode("utf-8", "replace")
                 info = writer.write_resource_bytes(item.uri_prefix + self.url, item.data, item.media_type)
                 result.append(
                     Attachment(

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Page
 
-from ..exchange import Exchange
+from ..exchange import Exchange, Hop
 
 CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)")
 
@@ -29,6 +29,23 @@ FETCH_WHOLE = """async (urls) => {
 }"""
 
 
+def range_of(hop: "Hop") -> tuple[int, int, int] | None:
+    """(start, end, total) of a 206 response's Content-Range; None when unknown."""
+    if hop.status != 206:
+        return None
+    headers = {k.lower(): v for k, v in (hop.response_headers or {}).items()}
+    match = CONTENT_RANGE.match(headers.get("content-range", ""))
+    if not match or match.group(3) == "*":
+        return None
+    return int(match.group(1)), int(match.group(2)), int(match.group(3))
+
+
+def is_whole_piece(hop: "Hop") -> bool:
+    """A 206 whose one piece is the whole file (`bytes 0-(n-1)/n`): players often ask so."""
+    found = range_of(hop)
+    return found is not None and found[0] == 0 and found[1] == found[2] - 1
+
+
 @dataclass
 class PartialMedia:
     """URL -> total size, for media seen only as 206 pieces."""
@@ -41,17 +58,13 @@ class PartialMedia:
         if hop.status == 200 and hop.method == "GET":
             self.whole.add(hop.url)
             return
-        if hop.status != 206:
+        found = range_of(hop)
+        if found is None:
             return
-        headers = {k.lower(): v for k, v in (hop.response_headers or {}).items()}
-        match = CONTENT_RANGE.match(headers.get("content-range", ""))
-        if not match or match.group(3) == "*":
-            return
-        start, end, total = int(match.group(1)), int(match.group(2)), int(match.group(3))
-        if start == 0 and end == total - 1:
+        if is_whole_piece(hop):
             self.whole.add(hop.url)  # one piece that is the whole file replays as it is
         else:
-            self.totals[hop.url] = total
+            self.totals[hop.url] = found[2]
 
     def wanted(self, max_bytes: int) -> list[str]:
         return sorted(u for u, total in self.totals.items() if u not in self.whole and total <= max_bytes)
