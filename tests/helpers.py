@@ -213,3 +213,24 @@ def capture_post(engine: "EngineThread", url: str, **changes: Any) -> tuple[Capt
     captured = engine.capture(url, **changes)
     post = captured.path / "post.json"
     return captured, (json.loads(post.read_text()) if post.exists() else None)
+
+
+def assert_post_shot(folder: Path, narrower_than: int | None = 1600) -> None:
+    """post.png is the post element alone: a real PNG, narrower than the page (platform
+    posts; a generic page's article may span it), recorded as the `screenshot-post`
+    attachment with the same bytes (sha256) and the selector that found it."""
+    import hashlib
+
+    from PIL import Image
+
+    shot = folder / "post.png"
+    with Image.open(shot) as img:
+        assert img.format == "PNG"
+        width, height = img.size
+    assert width > 50 and height > 50, (width, height)
+    if narrower_than is not None:
+        assert width < narrower_than, (width, height)
+    prov = json.loads((folder / "provenance.json").read_text())
+    [att] = [a for a in prov["attachments"] if a["kind"] == "screenshot-post"]
+    assert att["path"] == "post.png" and att["sha256"] == hashlib.sha256(shot.read_bytes()).hexdigest()
+    assert att["note"].startswith("element ") and prov["post"]["element_screenshot"] == "post.png"

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import capture_post
+from helpers import capture_post, assert_post_shot
 
 from archiver.platforms.bluesky import PLATFORM, facet_links, from_meta, media_of, post_ref, web_url
 from archiver.platforms.evidence import PageEvidence, ResponseStore
@@ -127,7 +127,7 @@ def test_post_with_photos_quote_and_reply_context(thread, platform_web):
         assert item["media_type"] == "image/jpeg"
         with Image.open(captured.path / item["path"]) as img:  # the full size, not the thumbnail
             assert img.size == size
-    assert (captured.path / "post.png").exists()
+    assert_post_shot(captured.path)
     outcome = provenance(captured.path)["post"]
     assert (outcome["element_screenshot"], outcome["media_archived"], outcome["media_missing"]) == ("post.png", 2, 0)
     assert outcome["login_required"] is None

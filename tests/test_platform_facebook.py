@@ -9,7 +9,7 @@ import hashlib
 import re
 
 import pytest
-from helpers import capture_post, provenance
+from helpers import capture_post, provenance, assert_post_shot
 
 from archiver.platforms.evidence import PageEvidence
 from archiver.platforms.extract import extract_capture
@@ -95,7 +95,7 @@ def test_post_every_field(page_post, platform_web):
         assert hashlib.sha256((captured.path / m["path"]).read_bytes()).hexdigest() == m["sha256"]
         assert m["media_type"] == "image/jpeg" and m["origin"] == "fetched"
 
-    assert (captured.path / "post.png").exists()
+    assert_post_shot(captured.path)
     outcome = provenance(captured)["post"]
     assert (outcome["found"], outcome["extractor"], outcome["login_required"]) == (True, "facebook", None)
     assert outcome["element_screenshot"] == "post.png" and outcome["media_archived"] == 3

@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass
 
 import pytest
-from helpers import capture_post
+from helpers import capture_post, assert_post_shot
 
 from archiver.platforms import generic
 from archiver.platforms.base import Platform
@@ -65,7 +65,7 @@ def check_media_files(captured, post) -> list[dict]:
 
 def check_capture(captured, post) -> dict:
     assert post is not None, "no post.json"
-    assert (captured.path / "post.png").exists()
+    assert_post_shot(captured.path, narrower_than=None)
     prov = json.loads((captured.path / "provenance.json").read_text())
     assert prov["post"]["found"] and prov["post"]["extractor"] == "generic" and prov["post"]["login_required"] is None
     assert {b["name"] for b in prov["behaviours"]} >= {"consent", "play-videos"}

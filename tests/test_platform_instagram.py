@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 import pytest
-from helpers import capture_post, provenance, responses, warc_records
+from helpers import capture_post, provenance, responses, warc_records, assert_post_shot
 
 from archiver.platforms.evidence import PageEvidence, ResponseStore
 from archiver.platforms.extract import extract_capture
@@ -107,7 +107,7 @@ def test_carousel_post_every_field(carousel, platform_web):
         assert hashlib.sha256((captured.path / m["path"]).read_bytes()).hexdigest() == m["sha256"]
     assert [m["media_type"] for m in media] == ["image/jpeg", "video/mp4", "image/jpeg"]
 
-    assert (captured.path / "post.png").exists()
+    assert_post_shot(captured.path)
     outcome = provenance(captured)["post"]
     assert (outcome["found"], outcome["extractor"], outcome["login_required"]) == (True, "instagram", None)
     assert (outcome["media_archived"], outcome["media_missing"]) == (3, 0)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import capture_post
+from helpers import capture_post, assert_post_shot
 
 from archiver.platforms.evidence import PageEvidence, ResponseStore
 from archiver.platforms.mastodon import PLATFORM, from_dom
@@ -131,7 +131,7 @@ def test_status_with_cw_photos_quote_and_thread(status_a, platform_web):
     ]
     assert all(m["media_type"] == "image/jpeg" and m["note"] is None for m in media)
     assert_media_archived(captured.path, media)
-    assert (captured.path / "post.png").exists()
+    assert_post_shot(captured.path)
     outcome = provenance(captured.path)["post"]
     assert outcome["found"] and outcome["element_screenshot"] == "post.png"
     assert (outcome["media_archived"], outcome["media_missing"], outcome["login_required"]) == (2, 0, None)
@@ -222,7 +222,7 @@ def test_second_instance_video_status_via_users_url(status_b, platform_web):
     assert (captured.path / "media" / Path(media[0]["path"]).name).read_bytes() == (
         FIXTURES.parent / "_media" / "clip.mp4"
     ).read_bytes()
-    assert (captured.path / "post.png").exists()
+    assert_post_shot(captured.path)
     # nothing to expand on this status: the behaviour ran and said nothing
     records = {b["name"]: b for b in provenance(captured.path)["behaviours"]}
     assert records["mastodon-expand"]["actions"] == []

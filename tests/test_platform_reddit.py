@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import capture_post
+from helpers import capture_post, assert_post_shot
 
 from archiver.platforms.evidence import PageEvidence, ResponseStore
 from archiver.platforms.reddit import PLATFORM, post_id
@@ -113,7 +113,7 @@ def test_new_reddit_video_post(new_reddit, platform_web):
     }
     assert [{k: m[k] for k in ("type", "url", "alt", "width", "height", "poster_url")} for m in media] == [video(port)]
     assert_video_archived(captured.path, media[0])
-    assert (captured.path / "post.png").exists()
+    assert_post_shot(captured.path)
     outcome = provenance(captured.path)["post"]
     assert (outcome["element_screenshot"], outcome["media_archived"], outcome["login_required"]) == ("post.png", 1, None)
 

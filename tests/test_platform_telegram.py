@@ -13,7 +13,7 @@ import hashlib
 import json
 
 import pytest
-from helpers import capture_post
+from helpers import capture_post, assert_post_shot
 
 from archiver.platforms import telegram
 from archiver.platforms.evidence import PageEvidence
@@ -36,7 +36,8 @@ def caps(engine, platform_web):
 def archived(captured, post) -> dict:
     """post.json with its media checked against the archived files, then without the
     pipeline's media fields and counts_read_at."""
-    assert post is not None and (captured.path / "post.png").exists()
+    assert post is not None
+    assert_post_shot(captured.path)
     assert post["counts_read_at"] is not None
     for m in post["media"]:
         data = (captured.path / m["path"]).read_bytes()

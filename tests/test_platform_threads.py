@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from fixtures.platform_web import MEDIA
-from helpers import capture_post, provenance, responses, warc_records
+from helpers import capture_post, provenance, responses, warc_records, assert_post_shot
 
 from archiver.platforms.evidence import PageEvidence
 from archiver.platforms.threads import PLATFORM, post_code, unwrap_link
@@ -104,7 +104,7 @@ def test_post_every_field(thread, platform_web):
     assert sources[1]["kind"] == "dom" and sources[1]["fields"] == ["counts"]
     assert sources[1]["locator"].startswith('div[data-pressable-container="true"]:has(a[href$="/post/C8wQx2LsN4k"] time)')
     assert len(sources) == 2
-    assert (captured.path / "post.png").exists()
+    assert_post_shot(captured.path)
     outcome = provenance(captured)["post"]
     assert outcome["element_screenshot"] == "post.png" and outcome["media_archived"] == 2 and outcome["media_missing"] == 0
 

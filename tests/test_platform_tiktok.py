@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 import pytest
-from helpers import capture_post, provenance, responses, warc_records
+from helpers import capture_post, provenance, responses, warc_records, assert_post_shot
 
 from archiver.platforms.evidence import PageEvidence, ResponseStore
 from archiver.platforms.extract import extract_capture
@@ -109,7 +109,7 @@ def test_video_post_every_field(video, platform_web):
     assert hashlib.sha256(archived).hexdigest() == m["sha256"] == hashlib.sha256(clip).hexdigest()
     assert m["size"] == len(clip) and m["media_type"] == "video/mp4"
 
-    assert (captured.path / "post.png").exists()
+    assert_post_shot(captured.path)
     outcome = provenance(captured)["post"]
     assert outcome["found"] and outcome["extractor"] == "tiktok" and outcome["login_required"] is None
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from fixtures.platform_web import MEDIA
-from helpers import capture_post, provenance, responses, warc_records
+from helpers import capture_post, provenance, responses, warc_records, assert_post_shot
 
 from archiver.platforms.evidence import PageEvidence
 from archiver.platforms.x import PLATFORM, full_photo, normalise, rich_text, status_id
@@ -113,7 +113,7 @@ def test_thread_post_every_field(thread, platform_web):
         ("url", ["id"]),
         ("dom", ["counts"]),
     ]
-    assert (captured.path / "post.png").exists()
+    assert_post_shot(captured.path)
     outcome = provenance(captured)["post"]
     assert outcome["element_screenshot"] == "post.png" and outcome["media_archived"] == 2
     assert outcome["login_required"] is None
@@ -167,7 +167,7 @@ def test_video_post_archived_and_show_more(video, platform_web):
     ev = PageEvidence.from_capture(captured.path)
     assert not ev.select('[data-testid="tweet-text-show-more-link"]')
     assert "#CrewDragon" in ev.first('[data-testid="tweetText"]').text_content()
-    assert (captured.path / "post.png").exists()
+    assert_post_shot(captured.path)
 
 
 def test_dom_only_reading(thread, platform_web):

@@ -14,7 +14,7 @@ import hashlib
 import json
 
 import pytest
-from helpers import capture_post
+from helpers import capture_post, assert_post_shot
 
 from archiver.platforms import youtube
 from archiver.platforms.evidence import PageEvidence
@@ -56,7 +56,8 @@ def split_media(captured, post) -> tuple[dict, dict]:
 
 def test_watch_page(caps, platform_web):
     captured, post = caps["watch"]
-    assert post is not None and (captured.path / "post.png").exists()
+    assert post is not None
+    assert_post_shot(captured.path)
     assert post.pop("counts_read_at") is not None
     video, image = split_media(captured, post)
     thumb = f"http://i.ytimg.com:{platform_web.port}/vi/Xk3bR9dPq2A/maxresdefault.jpg"
@@ -135,7 +136,8 @@ def test_shorts_after_the_consent_page(caps, platform_web):
     prov = provenance(captured)
     consent = next(b for b in prov["behaviours"] if b["name"] == "consent")
     assert consent["actions"] == ["clicked 'Reject all' (form[action*=\"consent.youtube.com\"] button[aria-label^=\"Reject\"])"]
-    assert prov["post"]["login_required"] is None and (captured.path / "post.png").exists()
+    assert prov["post"]["login_required"] is None
+    assert_post_shot(captured.path)
     assert post.pop("counts_read_at") is not None
     video, image = split_media(captured, post)
     thumb = f"http://i.ytimg.com:{platform_web.port}/vi/Ts7uVb0Lm4Q/maxresdefault.jpg"
