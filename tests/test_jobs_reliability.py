@@ -171,7 +171,16 @@ def rss_kib(pid: int) -> int:
 @dataclass
 class BrowserSnapshot:
     pids: set[int]
-    profiles: set[str]  # --user-data-dir of the run's Chromium
+    profiles: set[str]  # --user-data-dir of the run's Chromium (directories that exist)
+    sessions: set[int]  # the Chromium's own session (it is started with setsid)
+
+
+def session_of(pid: int) -> int | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return int(stat.rpartition(")")[2].split()[4])
 
 
 def browser_snapshot(root: int) -> BrowserSnapshot:
@@ -179,17 +188,25 @@ def browser_snapshot(root: int) -> BrowserSnapshot:
     profiles = set()
     for pid in pids:
         for word in cmdline(pid).split():
-            if word.startswith("--user-data-dir="):
+            # Chromium rewrites its helpers' process titles into the argv space it has, so a
+            # helper's cmdline can end mid-path ("/tmp/archiver-chromium"): keep only profiles
+            # that are real directories, or a cut path would match every other Chromium here.
+            if word.startswith("--user-data-dir=") and Path(word.partition("=")[2]).is_dir():
                 profiles.add(word.partition("=")[2])
-    return BrowserSnapshot(pids, profiles)
+    ours = {session_of(root), session_of(os.getpid())}
+    sessions = {s for s in map(session_of, pids) if s is not None} - ours
+    return BrowserSnapshot(pids, profiles, sessions)
 
 
 def survivors(snap: BrowserSnapshot) -> list[str]:
-    """Processes of that run's Chromium still running: the snapshot's, and any other that
-    names its profile (a renderer started after the snapshot)."""
+    """Processes of that run's Chromium still running: the snapshot's, and any other in its
+    session or naming its profile exactly (a renderer started after the snapshot)."""
     left = [f"{p} {cmdline(p)[:120]}" for p in snap.pids if alive(p)]
     for pid in proc_table():
-        if pid not in snap.pids and alive(pid) and any(prof in cmdline(pid) for prof in snap.profiles):
+        if pid in snap.pids or not alive(pid):
+            continue
+        words = cmdline(pid).split()
+        if session_of(pid) in snap.sessions or any(f"--user-data-dir={prof}" in words for prof in snap.profiles):
             left.append(f"{pid} {cmdline(pid)[:120]}")
     return left
 

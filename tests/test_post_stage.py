@@ -259,8 +259,7 @@ def test_ytdlp_download_is_stopped_at_video_timeout(tmp_path):
 
         asyncio.run(cancelled())
         time.sleep(0.5)
-        alive = [p for p in Path("/proc").glob("[0-9]*")
-                 if str(tmp_path / "out2").encode() in (p / "cmdline").read_bytes()] if Path("/proc").exists() else []
+        alive = [p for p in Path("/proc").glob("[0-9]*") if running_with(p, str(tmp_path / "out2"))]
         assert alive == [], "yt-dlp kept running after the capture was cancelled"
     finally:
         stop.set()
@@ -270,6 +269,16 @@ def test_ytdlp_download_is_stopped_at_video_timeout(tmp_path):
     assert result.note == "yt-dlp did not finish within video_timeout (3s)"
     assert took < 8
     assert not [p for p in (tmp_path / "out").iterdir() if p.is_file()]
+
+
+def running_with(proc: Path, word: str) -> bool:
+    """A live (not zombie) process whose command line holds word; one that ends while it is
+    read is not running."""
+    try:
+        state = (proc / "stat").read_text().rpartition(")")[2].split()[0]
+        return state != "Z" and word.encode() in (proc / "cmdline").read_bytes()
+    except OSError:
+        return False
 
 
 def test_hidden_sign_in_form_on_a_long_page_is_no_login_wall(engine, platform_web):
