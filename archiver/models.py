@@ -103,7 +103,7 @@ class ProfileUse(Model):
     name: str
     saved: datetime | None = None
     cookies: int = 0  # how many cookies it held (their values are not written anywhere)
-    redacted: int = 0  # cookie values replaced in the WARC's headers (see capture/redact.py)
+    redacted: int = 0  # secret header values replaced in the WARC (cookies, Authorization; capture/redact.py)
 
 
 class Attachment(Model):

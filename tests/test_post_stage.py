@@ -18,6 +18,9 @@ from archiver.profiles import save_profile
 
 SECRET = "s3cr3t-value-9f2c"
 CSRF = "csrf-7d1e4b90aa53"  # readable by the page, echoed in a request header
+# a session kept in local storage (as Bluesky does), sent as a Bearer token and in a header
+ACCESS = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJkZXdpIn0.c2lnbmF0dXJlLWFjY2Vzcw"
+REFRESH = "eyJhbGciOiJIUzI1NiJ9.eyJzY29wZSI6InJlZnJlc2gifQ.c2lnbmF0dXJlLXJlZnJlc2g"
 
 
 def sha256(path: Path) -> str:
@@ -32,7 +35,13 @@ def storage_state(port: int) -> dict:
             {"name": "forum_csrf", "value": CSRF, "domain": "forum.gated.test", "path": "/",
              "expires": -1, "httpOnly": False, "secure": False, "sameSite": "Lax"},
         ],
-        "origins": [],
+        "origins": [{
+            "origin": f"http://forum.gated.test:{port}",
+            "localStorage": [
+                {"name": "forum_auth", "value": json.dumps({"session": {"accessJwt": ACCESS, "refreshJwt": REFRESH}})},
+                {"name": "last_seen", "value": "/t/41/jadwal-ronda-bulan"},
+            ],
+        }],
     }
 
 
@@ -72,13 +81,19 @@ def test_profile_shows_the_post_and_media_fetched_in_page(engine, platform_web):
     for file in captured.path.rglob("*"):
         if file.is_file():
             data = gzip.decompress(file.read_bytes()) if file.name.endswith(".gz") else file.read_bytes()
-            assert SECRET.encode() not in data and CSRF.encode() not in data, file.name
+            for secret in (SECRET, CSRF, ACCESS, REFRESH):
+                assert secret.encode() not in data, (secret, file.name)
     [request] = [r for r in records if r["type"] == "request" and r["uri"].endswith("/t/42")]
     cookie = {k.lower(): v for k, v in request["http"].items()}["cookie"]
     assert cookie == f"forum_session={tag(SECRET)}; forum_csrf={tag(CSRF)}"
     [api] = [r for r in records if r["type"] == "request" and r["uri"].endswith("/api/unread")]
     assert {k.lower(): v for k, v in api["http"].items()}["x-csrf-token"] == tag(CSRF)
-    assert prov["profile"]["redacted"] >= 1
+    # the local-storage session: the Bearer credentials and their echo carry tags, the scheme stays
+    [me] = [r for r in records if r["type"] == "request" and r["uri"].endswith("/api/me")]
+    me_headers = {k.lower(): v for k, v in me["http"].items()}
+    assert me_headers["authorization"] == f"Bearer {tag(ACCESS)}"
+    assert me_headers["x-refresh-token"] == tag(REFRESH)
+    assert prov["profile"]["redacted"] >= 4
     assert not any(p.name == "forum.json" for p in captured.path.rglob("*"))
 
 

@@ -1,16 +1,23 @@
 """Keep a login profile's secrets out of the evidence: a logged-in capture's records would
-otherwise carry the account's session cookies, and whoever receives an export could sign in
-as the account. For every cookie *name* the profile holds, its value is replaced by
-`redacted:sha256:<12 hex>` in `Cookie` request headers and in `Set-Cookie` response headers
-(a refreshed session token is as secret as the saved one); and wherever such a value (of 8
-characters or more) appears in another request header — X sends its `ct0` cookie again as
-`x-csrf-token`. Equal values get equal tags, so
-requests can still be told apart and matched to the profile file by whoever holds it.
-Bodies and every other header are untouched. Counted in provenance.profile.redacted."""
+otherwise carry the account's session, and whoever receives an export could sign in as the
+account. In a capture with a profile, the WARC's headers get `redacted:sha256:<12 hex>` for:
+- the value of every cookie the profile holds (by name), in `Cookie` request headers and
+  `Set-Cookie` response headers (a refreshed session token is as secret as the saved one);
+- the credentials of `Authorization` and `Proxy-Authorization` request headers (the scheme,
+  `Bearer`, stays): sites that keep their session in local storage send it this way
+  (Bluesky's refresh token is good for months);
+- any of those values (8 characters or more), and any token-like string the profile keeps in
+  local storage (20+ characters of letters, digits and `._~+/=-`, with a letter and a digit),
+  wherever a page repeats it in another request header: X sends its `ct0` cookie again as
+  `x-csrf-token`.
+Equal values get equal tags, so requests can still be told apart and matched to the profile
+file by whoever holds it. Bodies, URLs and every other header are untouched (they are the
+evidence). Counted in provenance.profile.redacted. A capture without a profile is untouched."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from typing import Any
 
@@ -18,17 +25,56 @@ from .exchange import Exchange
 
 
 MIN_ECHO = 8  # shorter values ("1", "en") are not looked for in other headers
+AUTH_HEADERS = frozenset({"authorization", "proxy-authorization"})
+TOKEN = re.compile(r"[A-Za-z0-9._~+/=-]{20,}")
 
 
 def tag(value: str) -> str:
     return "redacted:sha256:" + hashlib.sha256(value.encode()).hexdigest()[:12]
 
 
-class CookieRedactor:
+def token_like(value: str) -> bool:
+    return (
+        TOKEN.fullmatch(value) is not None and value[0] not in "/."
+        and any(c.isalpha() for c in value) and any(c.isdigit() for c in value)
+    )
+
+
+def storage_tokens(storage_state: dict[str, Any]) -> set[str]:
+    """Token-like strings in the profile's local storage: whole values, and the string leaves
+    of values that are JSON (Bluesky keeps {"session": {"accessJwt": ..., "refreshJwt": ...}})."""
+    found: set[str] = set()
+    todo: list[Any] = [
+        item.get("value") or ""
+        for origin in storage_state.get("origins") or []
+        for item in origin.get("localStorage") or []
+    ]
+    while todo:
+        value = todo.pop()
+        if isinstance(value, dict):
+            todo.extend(value.values())
+        elif isinstance(value, list):
+            todo.extend(value)
+        elif isinstance(value, str):
+            if value[:1] in ("{", "[", "\""):  # JSON, or JSON kept as a JSON string
+                try:
+                    todo.append(json.loads(value))
+                    continue
+                except ValueError:
+                    pass
+            if token_like(value):
+                found.add(value)
+    return found
+
+
+class ProfileRedactor:
     def __init__(self, storage_state: dict[str, Any] | None):
-        cookies = (storage_state or {}).get("cookies", [])
+        self.active = storage_state is not None
+        state = storage_state or {}
+        cookies = state.get("cookies") or []
         self.names = {c["name"] for c in cookies if c.get("name")}
         self.values = {c["value"] for c in cookies if len(c.get("value") or "") >= MIN_ECHO}
+        self.values |= storage_tokens(state)
         self.redacted = 0  # header values changed
 
     def cookie_header(self, value: str) -> str:
@@ -58,10 +104,25 @@ class CookieRedactor:
         if len(value) >= MIN_ECHO:
             self.values.add(value)
 
-    def _echoes(self, headers: dict[str, str] | None) -> None:
-        """A profile cookie's value repeated in another request header."""
+    def _authorization(self, headers: dict[str, str] | None) -> None:
         for key in list(headers or {}):
-            if key.lower() == "cookie":
+            value = headers[key]  # type: ignore[index]
+            if key.lower() not in AUTH_HEADERS or "redacted:" in value:
+                continue
+            scheme, _, credentials = value.strip().partition(" ")
+            if credentials.strip():  # "Bearer abc…": the scheme says what kind it was
+                secret = credentials.strip()
+                headers[key] = f"{scheme} {tag(secret)}"  # type: ignore[index]
+            else:
+                secret = value
+                headers[key] = tag(secret)  # type: ignore[index]
+            self.redacted += 1
+            self._learn(secret)
+
+    def _echoes(self, headers: dict[str, str] | None) -> None:
+        """A profile secret repeated in another request header."""
+        for key in list(headers or {}):
+            if key.lower() == "cookie" or key.lower() in AUTH_HEADERS:
                 continue
             value = headers[key]  # type: ignore[index]
             for secret in self.values:
@@ -86,11 +147,13 @@ class CookieRedactor:
         )
 
     def apply(self, ex: Exchange) -> None:
-        if not self.names:
+        if not self.active:
             return
         for hop in ex.hops:
             self._headers(hop.request_headers, "cookie")
             self._headers(hop.raw_request_headers, "cookie")
+            self._authorization(hop.request_headers)
+            self._authorization(hop.raw_request_headers)
             self._headers(hop.response_headers, "set-cookie")
             self._headers(hop.raw_response_headers, "set-cookie")
             hop.headers_text = self._text(hop.headers_text)

@@ -53,7 +53,7 @@ from .page_events import PageEvents, PageGuard
 from .post import POST_PNG, PostStage
 from .provenance import describe_navigation_error, document_facts, merge_blocked, tls_info
 from .recorder import BodyBudget, ContextRecording
-from .redact import CookieRedactor
+from .redact import ProfileRedactor
 
 if TYPE_CHECKING:
     from .engine import CaptureEngine
@@ -132,7 +132,7 @@ class CaptureSession:
         self.engine = engine
         self.storage_state = storage_state
         self.profile = profile
-        self.redactor = CookieRedactor(storage_state)
+        self.redactor = ProfileRedactor(storage_state)
         self.dedup = dedup
         self.settings = settings
         self.limits = settings.limits
@@ -443,7 +443,7 @@ class CaptureSession:
     def _on_exchange(self, writer: WarcWriter, ex: Exchange) -> None:
         if not ex.hops or self.write_error is not None:
             return
-        self.redactor.apply(ex)  # a login profile's cookies never reach the evidence
+        self.redactor.apply(ex)  # a login profile's secrets never reach the evidence
         try:
             written = writer.write_exchange(ex)
             self.post.see(ex, written)  # may keep a media body aside (a revisit's): disk too
