@@ -11,6 +11,7 @@ import stat
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from helpers import HOST_RULES, capture_post, run_cli, warc_records
 
 from archiver.capture.redact import tag
@@ -140,6 +141,22 @@ def test_consent_banner_rejected(engine, platform_web):
     assert consent["outcome"] == "ok"
     dom = (captured.path / "dom.html").read_text()
     assert 'data-consent="rejected"' in dom
+
+
+def test_consent_banner_in_a_consent_managers_frame_rejected_and_ads_left_alone(engine, platform_web):
+    """Sourcepoint draws its message in an iframe of its own origin; an ad frame on the same
+    page has a yellow 'cookie' banner with OK / Accept all buttons that must not be clicked."""
+    captured, _ = capture_post(engine, platform_web.url("news.consent.test", "/story/9"))
+    prov = json.loads((captured.path / "provenance.json").read_text())
+    [consent] = [b for b in prov["behaviours"] if b["name"] == "consent"]
+    assert consent["actions"] == ["in frame cdn.privacy-mgmt.test: clicked 'Reject all' (button.sp_choice_type_13)"]
+    assert consent["outcome"] == "ok" and consent["rounds"] == 2
+    dom = (captured.path / "dom.html").read_text()
+    assert 'data-consent="rejected"' in dom and 'id="sp_message_container_1053218"' not in dom
+    assert "data-ad-clicked" not in dom
+    # the screenshot shows the page (white below the short article), not the dimmed overlay
+    shot = Image.open(captured.path / "screenshot-viewport.png").convert("RGB")
+    assert sum(shot.getpixel((shot.width // 2, shot.height * 3 // 4))) > 600  # overlay: ~(102, 102, 102)
 
 
 # -- the commands, as a person runs them -------------------------------------------------

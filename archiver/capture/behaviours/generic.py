@@ -7,7 +7,8 @@ from .runner import Behaviour
 
 # Known consent managers first (reject/essential-only preferred: the capture then holds no
 # consent the person did not give), then buttons by their words inside anything that calls
-# itself cookie/consent/gdpr/privacy. Open shadow roots are searched too.
+# itself cookie/consent/gdpr/privacy. Open shadow roots are searched too, and (frames=True)
+# the iframes consent managers draw their banners in (Sourcepoint, TrustArc).
 CONSENT_JS = r"""async (args) => {
   const actions = [];
   const visible = (el) => {
@@ -20,10 +21,12 @@ CONSENT_JS = r"""async (args) => {
   const known = [
     '#onetrust-reject-all-handler', '#CybotCookiebotDialogBodyButtonDecline', '#didomi-notice-disagree-button',
     '[data-cookiebanner="accept_only_essential_button"]', 'button[data-testid="cookie-policy-manage-dialog-decline-button"]',
+    'button.sp_choice_type_13', '#truste-consent-required',
     'form[action*="consent.youtube.com"] button[aria-label^="Reject"]', 'button[aria-label="Reject all"]',
     '#onetrust-accept-btn-handler', '#CybotCookiebotDialogBodyLevelButtonLevelOptinAllowAll', '#didomi-notice-agree-button',
     '.qc-cmp2-summary-buttons button[mode="primary"]', '#truste-consent-button', '.fc-cta-consent',
     'button[data-testid="cookie-policy-manage-dialog-accept-button"]', '[data-cookiebanner="accept_button"]',
+    'button.sp_choice_type_11',
   ];
   const reject = /^(reject all|reject|decline( optional cookies| all)?|refuse( non-essential cookies)?|only allow essential cookies|necessary cookies only|use necessary cookies only|allow essential cookies only|tolak( semua)?|hanya yang diperlukan)$/i;
   const accept = /^(accept all( cookies)?|accept( cookies)?|allow all( cookies)?|i agree|agree|ok|got it|i understand|terima( semua)?|setuju|izinkan semua)$/i;
@@ -44,7 +47,7 @@ CONSENT_JS = r"""async (args) => {
       for (const el of root.querySelectorAll('button, [role="button"], a[href="#"], input[type="button"], input[type="submit"]')) {
         const text = (el.innerText || el.getAttribute('aria-label') || el.value || '').trim();
         if (!text || text.length > 60 || !wanted.test(text) || !visible(el)) continue;
-        let node = el, inScope = false;
+        let node = el, inScope = Boolean(args.consentFrame);  // a consent manager's own frame: all banner
         for (let i = 0; node && i < 8; i++, node = node.parentElement || (node.getRootNode && node.getRootNode().host)) {
           const tag = [node.id, typeof node.className === 'string' ? node.className : '', node.getAttribute && node.getAttribute('aria-label'), node.tagName].join(' ');
           if (scope.test(tag)) { inScope = true; break; }
@@ -89,6 +92,7 @@ CONSENT = Behaviour(
     script=CONSENT_JS,
     rounds=3,
     pause=0.25,  # a second layer (a "confirm choices" step) gets another round
+    frames=True,
 )
 PLAY_VIDEOS = Behaviour(
     name="play-videos",

@@ -6,21 +6,34 @@ provenance.json (`behaviours`).
 A behaviour's script is a JavaScript function `async (args) => ({actions, more})`:
 `actions` is a list of short human sentences ("clicked 'Accept all' (#onetrust-accept...)"),
 `more` asks for another round (e.g. more "show replies" buttons appeared). `args` carries
-the capture's platform settings: `{threadDepth, comments, round}`.
+the capture's platform settings: `{threadDepth, comments, round, consentFrame}`.
+
+A behaviour with `frames=True` (consent) also runs, each round, in the child frames that are
+a consent manager's: Sourcepoint and TrustArc draw their banners inside an iframe of their
+own origin, where a script of the top page cannot reach. Such a frame is told
+`consentFrame: true` (all of it is the banner); what is done there is recorded as
+"in frame <host>: ...". Other frames (ads, embeds) are never touched.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
 
 from playwright.async_api import Error as PlaywrightError
-from playwright.async_api import Page
+from playwright.async_api import Frame, Page
 
 from ...models import BehaviourRecord
 
 ROUND_TIMEOUT = 5.0  # one round of one script; a hostile page cannot hold a behaviour longer
+# a child frame is a consent manager's when its URL, name, id, title or class says so
+CONSENT_FRAME = re.compile(r"consent|cookie|gdpr|privacy-mgmt|sp_message|truste|\bcmp\b|cmp[-_.]", re.I)
+FRAMES_LOOKED_AT = 30  # child frames examined per round (ad-heavy pages have hundreds)
+CONSENT_FRAMES = 4  # at most this many run the script
 
 
 @dataclass(frozen=True)
@@ -30,6 +43,7 @@ class Behaviour:
     script: str  # JS: async (args) => ({actions: string[], more: boolean})
     rounds: int = 1  # at most this many rounds (a round repeats while `more` is true)
     pause: float = 0.4  # seconds between rounds: lets what a click loads arrive
+    frames: bool = False  # also run in consent managers' child frames (see above)
 
 
 @dataclass(frozen=True)
@@ -37,8 +51,46 @@ class BehaviourArgs:
     thread_depth: int = 1
     comments: bool = True
 
-    def js(self, round_no: int) -> dict[str, object]:
-        return {"threadDepth": self.thread_depth, "comments": self.comments, "round": round_no}
+    def js(self, round_no: int, consent_frame: bool = False) -> dict[str, object]:
+        return {"threadDepth": self.thread_depth, "comments": self.comments, "round": round_no,
+                "consentFrame": consent_frame}
+
+
+async def consent_frames(page: Page) -> list[Frame]:
+    """The page's child frames that belong to a consent manager (Sourcepoint's
+    `sp_message_iframe_*` from privacy-mgmt.com, TrustArc's consent.trustarc.com, ...)."""
+    found: list[Frame] = []
+    for frame in page.frames[1:FRAMES_LOOKED_AT + 1]:
+        if frame.is_detached():
+            continue
+        words = f"{frame.url} {frame.name}"
+        if not CONSENT_FRAME.search(words):
+            try:
+                element = await asyncio.wait_for(frame.frame_element(), 1.0)
+                attrs = [await element.get_attribute(a) for a in ("id", "title", "class")]
+            except (PlaywrightError, asyncio.TimeoutError):
+                continue
+            words += " " + " ".join(a for a in attrs if a)
+        if CONSENT_FRAME.search(words):
+            found.append(frame)
+            if len(found) >= CONSENT_FRAMES:
+                break
+    return found
+
+
+class Navigated(Exception):
+    """The document (or frame) the script ran in went away under it: after a click, usually."""
+
+
+async def evaluate(target: Page | Frame, script: str, arg: dict[str, object], timeout: float) -> dict[str, Any]:
+    try:
+        result = await asyncio.wait_for(target.evaluate(f"({script})", arg), timeout)
+    except PlaywrightError as exc:
+        message = (exc.message or str(exc)).splitlines()[0]
+        if "Execution context was destroyed" in message or "detached" in message.lower():
+            raise Navigated(message) from exc
+        raise
+    return result if isinstance(result, dict) else {}
 
 
 async def run_behaviour(
@@ -56,24 +108,35 @@ async def run_behaviour(
             outcome, detail = "timeout", f"budget of {budget:.1f}s used after {rounds} rounds"
             break
         rounds += 1
+        more = False
         try:
-            result = await asyncio.wait_for(
-                page.evaluate(f"({behaviour.script})", args.js(rounds)), min(left, ROUND_TIMEOUT)
-            )
+            result = await evaluate(page, behaviour.script, args.js(rounds), min(left, ROUND_TIMEOUT))
+            actions.extend(str(a)[:300] for a in (result.get("actions") or [])[:50])
+            more = bool(result.get("more"))
+            if behaviour.frames and not more:
+                for frame in await consent_frames(page):
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        break
+                    host = urlsplit(frame.url).hostname or frame.url[:60]
+                    try:
+                        result = await evaluate(frame, behaviour.script, args.js(rounds, True), min(left, ROUND_TIMEOUT))
+                    except Navigated:  # the banner closed itself (and its frame) on the click
+                        continue
+                    done = [f"in frame {host}: {str(a)[:260]}" for a in (result.get("actions") or [])[:50]]
+                    actions.extend(done)
+                    more = more or bool(result.get("more"))
         except asyncio.TimeoutError:
             outcome, detail = "timeout", f"round {rounds} did not finish"
             break
-        except PlaywrightError as exc:  # navigation under us, page closed, script error
-            message = (exc.message or str(exc)).splitlines()[0]
-            if "Execution context was destroyed" in message:
-                actions.append("the page navigated (after a click); continuing on the new page")
-                await asyncio.sleep(behaviour.pause)
-                continue
-            outcome, detail = "error", message[:300]
+        except Navigated:
+            actions.append("the page navigated (after a click); continuing on the new page")
+            await asyncio.sleep(behaviour.pause)
+            continue
+        except PlaywrightError as exc:  # page closed, script error
+            outcome, detail = "error", (exc.message or str(exc)).splitlines()[0][:300]
             break
-        result = result if isinstance(result, dict) else {}
-        actions.extend(str(a)[:300] for a in (result.get("actions") or [])[:50])
-        if not result.get("more"):
+        if not more:
             break
         await asyncio.sleep(min(behaviour.pause, max(0.0, deadline - time.monotonic())))
     return BehaviourRecord(
