@@ -159,6 +159,21 @@ def test_consent_banner_in_a_consent_managers_frame_rejected_and_ads_left_alone(
     assert sum(shot.getpixel((shot.width // 2, shot.height * 3 // 4))) > 600  # overlay: ~(102, 102, 102)
 
 
+def test_a_page_that_replaces_dom_functions_cannot_stop_the_behaviours_or_the_scroll(engine, platform_web):
+    """The page replaces click, querySelector(All), Array.from, getComputedStyle, scrollTo and
+    setTimeout with functions that do nothing: our scripts run in an isolated world and do
+    not see them. The banner is rejected and the lazy image 9000px down is reached."""
+    captured, _ = capture_post(engine, platform_web.url("news.consent.test", "/story/10"))
+    prov = json.loads((captured.path / "provenance.json").read_text())
+    [consent] = [b for b in prov["behaviours"] if b["name"] == "consent"]
+    assert consent["actions"] == ["clicked 'Reject All' (#onetrust-reject-all-handler)"], consent
+    assert 'data-consent="rejected"' in (captured.path / "dom.html").read_text()
+    steps = {s["name"]: s for s in prov["steps"]}
+    assert steps["scroll"]["outcome"] == "ok" and steps["scroll"]["detail"].endswith("bottom"), steps["scroll"]
+    records = warc_records(captured.path / "archive.warc.gz")
+    assert [r for r in records if r["type"] == "response" and r["uri"].endswith("/media/lazy-10.jpg")]
+
+
 # -- the commands, as a person runs them -------------------------------------------------
 
 

@@ -46,6 +46,7 @@ from ..warc.writer import Lookup, WarcWriter
 from .attachments import take_attachments
 from .behaviours.media import PartialMedia, fetch_whole
 from .behaviours.runner import Behaviour, BehaviourArgs, run_behaviour
+from .isolated import IsolatedWorld, WorldError
 from .behaviours.scroll import scroll_through, scroll_to_top
 from .exchange import BodyState, Exchange
 from .netguard import validate_url
@@ -178,9 +179,10 @@ class CaptureSession:
         recording.sink = lambda ex: self._on_exchange(writer, ex)
         guard = PageGuard(engine.recorder, context_id, self.budget)
         guard.watch(context, page)
+        world = IsolatedWorld(page)  # where our scripts (behaviours, scrolling) run
         attachments: list[Attachment] = []
         try:
-            await self._load(page, context_id)
+            await self._load(page, world, context_id)
             if self.failure is None and self.write_error is None:
                 attachments = await self._attachments(page, writer)
                 await self._post(page, context_id)
@@ -191,6 +193,7 @@ class CaptureSession:
             await guard.settle()
             recording.sink = None
             engine.recorder.release(context_id)
+            await world.close()
             await self._close_context(context)
         if self.write_error is not None:  # the disk failed under the recorder: not a capture
             raise self.write_error
@@ -208,7 +211,7 @@ class CaptureSession:
         fsync_dir(self.case_dir)
         return CaptureResult(self.final_dir, provenance, dict(writer.seen))
 
-    async def _load(self, page: Page, context_id: str) -> None:
+    async def _load(self, page: Page, world: IsolatedWorld, context_id: str) -> None:
         recorder = self.engine.recorder
         assert recorder is not None
         ok = await self._step("navigate", self.limits.load_timeout, lambda: self._navigate(page))
@@ -227,14 +230,14 @@ class CaptureSession:
         behaviours = self.post.behaviours()
         if behaviours:
             budget = self.settings.platforms.behaviour_timeout
-            await self._step("behaviours", budget, lambda: self._behaviours(page, behaviours, budget))
+            await self._step("behaviours", budget, lambda: self._behaviours(world, behaviours, budget))
             if any(r.actions for r in self.log.behaviours):  # what they clicked may load more
                 await self._step("network-idle-after-behaviours", idle, wait_idle)
 
         async def scroll() -> str:
             rec = recorder.context(context_id)
             result = await scroll_through(
-                page,
+                world,
                 self._remaining(self.limits.scroll_timeout),
                 self.limits.max_scroll_height,
                 busy=lambda: bool(rec.inflight),
@@ -250,13 +253,13 @@ class CaptureSession:
             budget = self.limits.network_idle_timeout
             await self._step("media-whole", budget, lambda: fetch_whole(page, wanted, budget))
             await self._step("network-idle-after-media", idle, wait_idle)
-        await self._step("scroll-to-top", 5.0, lambda: scroll_to_top(page, 5.0))
+        await self._step("scroll-to-top", 5.0, lambda: scroll_to_top(world, 5.0))
         try:
             self.title = await asyncio.wait_for(page.title(), 5.0)
         except (asyncio.TimeoutError, PlaywrightError):
             self.title = None
 
-    async def _behaviours(self, page: Page, behaviours: list[Behaviour], budget: float) -> str:
+    async def _behaviours(self, world: IsolatedWorld, behaviours: list[Behaviour], budget: float) -> str:
         """Consent, the platform's own behaviours, starting videos: each recorded with what
         it did; together within `behaviour_timeout`."""
         p = self.settings.platforms
@@ -269,7 +272,7 @@ class CaptureSession:
                     BehaviourRecord(name=behaviour.name, rounds=0, outcome="skipped", detail="behaviour_timeout used up")
                 )
                 continue
-            record = await run_behaviour(page, behaviour, args, left)
+            record = await run_behaviour(world, behaviour, args, left)
             self.log.behaviours.append(record)
         did = [f"{r.name}: {len(r.actions)}" for r in self.log.behaviours if r.actions]
         return ", ".join(did) or "nothing to do"
@@ -411,6 +414,9 @@ class CaptureSession:
                 outcome, detail = "timeout", str(exc) or f"over {budget:.1f}s"
             except PlaywrightError as exc:  # page crashed or closed under us: record, go on
                 outcome, detail = "error", (exc.message or str(exc)).splitlines()[0]
+                self.log.warnings.append(f"step {name} failed: {detail}")
+            except WorldError as exc:  # a script of ours: the page navigated under it, or it threw
+                outcome, detail = "error", str(exc).splitlines()[0] if str(exc) else type(exc).__name__
                 self.log.warnings.append(f"step {name} failed: {detail}")
         if outcome == "timeout":
             self._hit(STEP_LIMITS.get(name.split("-after")[0], "capture_timeout"), f"{name}: {detail}")

@@ -84,7 +84,8 @@ EXPAND_JS = r"""async (args) => {
 
 BEHAVIOURS = (
     Behaviour(name="youtube-play", description="Start the video muted through the player (skipping an ad) so its stream is recorded.",
-              script=PLAY_JS, rounds=3, pause=1.0),
+              script=PLAY_JS, rounds=3, pause=1.0,
+              world="page"),  # #movie_player.playVideo/mute are the page's own expandos
     Behaviour(name="youtube-expand", description="Open the description ('...more') and, with comments on, load their first page.",
               script=EXPAND_JS, rounds=1),
 )

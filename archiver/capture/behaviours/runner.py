@@ -3,6 +3,9 @@ did. Platform modules (archiver/platforms/) and the generic ones (consent.py, pl
 all `Behaviour`s; the session runs them after the first network-idle and records each one in
 provenance.json (`behaviours`).
 
+Scripts run in an isolated world of ours (capture/isolated.py): the page's DOM, none of its
+globals, so a page that replaces `Element.prototype.click` or `setTimeout` cannot steer them
+(unless a behaviour says world="page": it needs an API the page's scripts made).
 A behaviour's script is a JavaScript function `async (args) => ({actions, more})`:
 `actions` is a list of short human sentences ("clicked 'Accept all' (#onetrust-accept...)"),
 `more` asks for another round (e.g. more "show replies" buttons appeared). `args` carries
@@ -28,6 +31,7 @@ from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Frame, Page
 
 from ...models import BehaviourRecord
+from ..isolated import GONE, IsolatedWorld, Navigated, ScriptError
 
 ROUND_TIMEOUT = 5.0  # one round of one script; a hostile page cannot hold a behaviour longer
 # a child frame is a consent manager's when its URL, name, id, title or class says so
@@ -44,6 +48,9 @@ class Behaviour:
     rounds: int = 1  # at most this many rounds (a round repeats while `more` is true)
     pause: float = 0.4  # seconds between rounds: lets what a click loads arrive
     frames: bool = False  # also run in consent managers' child frames (see above)
+    # "isolated" (ours: the page cannot steer it) or "page": for a script that must call an
+    # API the page's own scripts attached to an element (YouTube's player.playVideo)
+    world: str = "isolated"
 
 
 @dataclass(frozen=True)
@@ -78,25 +85,24 @@ async def consent_frames(page: Page) -> list[Frame]:
     return found
 
 
-class Navigated(Exception):
-    """The document (or frame) the script ran in went away under it: after a click, usually."""
-
-
-async def evaluate(target: Page | Frame, script: str, arg: dict[str, object], timeout: float) -> dict[str, Any]:
+async def in_frame(frame: Frame, script: str, arg: dict[str, object], timeout: float) -> dict[str, Any]:
+    """A script in the frame's own (page) world, through Playwright: for a child frame of
+    another origin (another renderer target) and for behaviours with world="page"."""
     try:
-        result = await asyncio.wait_for(target.evaluate(f"({script})", arg), timeout)
+        result = await asyncio.wait_for(frame.evaluate(f"({script})", arg), timeout)
     except PlaywrightError as exc:
         message = (exc.message or str(exc)).splitlines()[0]
-        if "Execution context was destroyed" in message or "detached" in message.lower():
+        if any(sign in message for sign in GONE):
             raise Navigated(message) from exc
-        raise
+        raise ScriptError(message[:300]) from exc
     return result if isinstance(result, dict) else {}
 
 
 async def run_behaviour(
-    page: Page, behaviour: Behaviour, args: BehaviourArgs, budget: float
+    world: IsolatedWorld, behaviour: Behaviour, args: BehaviourArgs, budget: float
 ) -> BehaviourRecord:
-    """Run one behaviour until it is done, its rounds are used, or `budget` seconds pass."""
+    """Run one behaviour (in the page's main frame, in our isolated world) until it is done,
+    its rounds are used, or `budget` seconds pass."""
     t0 = time.monotonic()
     deadline = t0 + budget
     actions: list[str] = []
@@ -110,18 +116,22 @@ async def run_behaviour(
         rounds += 1
         more = False
         try:
-            result = await evaluate(page, behaviour.script, args.js(rounds), min(left, ROUND_TIMEOUT))
+            if behaviour.world == "page":
+                result = await in_frame(world.page.main_frame, behaviour.script, args.js(rounds), min(left, ROUND_TIMEOUT))
+            else:
+                result = await world.evaluate(behaviour.script, args.js(rounds), min(left, ROUND_TIMEOUT))
+                result = result if isinstance(result, dict) else {}
             actions.extend(str(a)[:300] for a in (result.get("actions") or [])[:50])
             more = bool(result.get("more"))
             if behaviour.frames and not more:
-                for frame in await consent_frames(page):
+                for frame in await consent_frames(world.page):
                     left = deadline - time.monotonic()
                     if left <= 0:
                         break
                     host = urlsplit(frame.url).hostname or frame.url[:60]
                     try:
-                        result = await evaluate(frame, behaviour.script, args.js(rounds, True), min(left, ROUND_TIMEOUT))
-                    except Navigated:  # the banner closed itself (and its frame) on the click
+                        result = await in_frame(frame, behaviour.script, args.js(rounds, True), min(left, ROUND_TIMEOUT))
+                    except (Navigated, ScriptError):  # the banner closed itself (and its frame) on the click
                         continue
                     done = [f"in frame {host}: {str(a)[:260]}" for a in (result.get("actions") or [])[:50]]
                     actions.extend(done)
@@ -133,8 +143,8 @@ async def run_behaviour(
             actions.append("the page navigated (after a click); continuing on the new page")
             await asyncio.sleep(behaviour.pause)
             continue
-        except PlaywrightError as exc:  # page closed, script error
-            outcome, detail = "error", (exc.message or str(exc)).splitlines()[0][:300]
+        except ScriptError as exc:  # the script threw, the page closed
+            outcome, detail = "error", str(exc)[:300]
             break
         if not more:
             break

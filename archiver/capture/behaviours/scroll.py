@@ -1,7 +1,9 @@
 """Scroll through the page in viewport steps so lazy and infinite-scroll content loads.
 
 Bounded by a time budget and a maximum height; reports how far it got and why it stopped.
-The loop runs in Python (not one long page script) so a hostile page cannot hold it.
+The loop runs in Python (not one long page script) so a hostile page cannot hold it, and
+its measuring and scrolling run in our isolated world (capture/isolated.py), so a page that
+replaces `window.scrollTo` (smooth-scroll libraries do) cannot hold it back either.
 """
 
 from __future__ import annotations
@@ -11,8 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from playwright.async_api import Error as PlaywrightError
-from playwright.async_api import Page
+from ..isolated import IsolatedWorld, WorldError
 
 STEP_PAUSE = 0.1  # seconds between steps: lets IntersectionObservers fire and fetch
 STALL_STEPS = 2  # stop when the page stopped growing for this many steps at the bottom
@@ -28,19 +29,22 @@ class ScrollResult:
     stopped: str  # "bottom", "max_scroll_height", "scroll_timeout"
 
 
-async def _measure(page: Page, timeout: float) -> tuple[int, int, int]:
-    y, view, height = await asyncio.wait_for(page.evaluate(MEASURE), timeout)
+SCROLL_TO = "(y) => window.scrollTo(0, y)"
+
+
+async def _measure(world: IsolatedWorld, timeout: float) -> tuple[int, int, int]:
+    y, view, height = await world.evaluate(MEASURE, None, timeout)
     return int(y), int(view), int(height)
 
 
 async def scroll_through(
-    page: Page, budget: float, max_height: int, busy: Callable[[], bool] = lambda: False
+    world: IsolatedWorld, budget: float, max_height: int, busy: Callable[[], bool] = lambda: False
 ) -> ScrollResult:
     """Scroll down until the page stops growing (and nothing is loading), or a bound."""
     deadline = time.monotonic() + budget
     steps = 0
     stalled = 0
-    y, view, height = await _measure(page, max(budget, 0.1))
+    y, view, height = await _measure(world, max(budget, 0.1))
     if height <= view and not busy():
         return ScrollResult(0, view, height, "bottom")  # nothing below the fold
     while True:
@@ -50,11 +54,11 @@ async def scroll_through(
         if y + view >= max_height:
             return ScrollResult(steps, y + view, height, "max_scroll_height")
         target = min(y + int(view * 0.9), max_height)
-        await asyncio.wait_for(page.evaluate(f"window.scrollTo(0, {target})"), remaining)
+        await world.evaluate(SCROLL_TO, target, remaining)
         await asyncio.sleep(STEP_PAUSE)
         steps += 1
         previous_height = height
-        y, view, height = await _measure(page, max(deadline - time.monotonic(), 0.1))
+        y, view, height = await _measure(world, max(deadline - time.monotonic(), 0.1))
         at_bottom = y + view >= height - 2
         if at_bottom and height <= previous_height and not busy():
             stalled += 1
@@ -64,8 +68,8 @@ async def scroll_through(
             stalled = 0
 
 
-async def scroll_to_top(page: Page, timeout: float) -> None:
+async def scroll_to_top(world: IsolatedWorld, timeout: float) -> None:
     try:
-        await asyncio.wait_for(page.evaluate("window.scrollTo(0, 0)"), timeout)
-    except (PlaywrightError, asyncio.TimeoutError):
+        await world.evaluate(SCROLL_TO, 0, timeout)
+    except (WorldError, asyncio.TimeoutError):
         pass
