@@ -103,7 +103,8 @@ class ProfileUse(Model):
     name: str
     saved: datetime | None = None
     cookies: int = 0  # how many cookies it held (their values are not written anywhere)
-    redacted: int = 0  # secret header values replaced in the WARC (cookies, Authorization; capture/redact.py)
+    redacted: int = 0  # secret values replaced in the WARC (cookies, Authorization, token fields; capture/redact.py)
+    redacted_bodies: list[str] = Field(default_factory=list)  # "response <url> (refreshJwt, ...)": bodies changed
 
 
 class Attachment(Model):

@@ -22,6 +22,10 @@ CSRF = "csrf-7d1e4b90aa53"  # readable by the page, echoed in a request header
 # a session kept in local storage (as Bluesky does), sent as a Bearer token and in a header
 ACCESS = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJkZXdpIn0.c2lnbmF0dXJlLWFjY2Vzcw"
 REFRESH = "eyJhbGciOiJIUzI1NiJ9.eyJzY29wZSI6InJlZnJlc2gifQ.c2lnbmF0dXJlLXJlZnJlc2g"
+# what the session refresh answers with (routes.json): new tokens in a response body
+NEW_ACCESS = "eyJhbGciOiJIUzI1NiJ9.eyJuZXciOiJhY2Nlc3MifQ.bmV3LWFjY2Vzcy1zaWduYXR1cmU"
+NEW_REFRESH = "eyJhbGciOiJIUzI1NiJ9.eyJuZXciOiJyZWZyZXNoIn0.bmV3LXJlZnJlc2gtc2lnbmF0dXJl"
+OAUTH_ACCESS = "at-9c1f0e7d2b6a4853aa10"
 
 
 def sha256(path: Path) -> str:
@@ -82,7 +86,7 @@ def test_profile_shows_the_post_and_media_fetched_in_page(engine, platform_web):
     for file in captured.path.rglob("*"):
         if file.is_file():
             data = gzip.decompress(file.read_bytes()) if file.name.endswith(".gz") else file.read_bytes()
-            for secret in (SECRET, CSRF, ACCESS, REFRESH):
+            for secret in (SECRET, CSRF, ACCESS, REFRESH, NEW_ACCESS, NEW_REFRESH, OAUTH_ACCESS):
                 assert secret.encode() not in data, (secret, file.name)
     [request] = [r for r in records if r["type"] == "request" and r["uri"].endswith("/t/42")]
     cookie = {k.lower(): v for k, v in request["http"].items()}["cookie"]
@@ -94,7 +98,22 @@ def test_profile_shows_the_post_and_media_fetched_in_page(engine, platform_web):
     me_headers = {k.lower(): v for k, v in me["http"].items()}
     assert me_headers["authorization"] == f"Bearer {tag(ACCESS)}"
     assert me_headers["x-refresh-token"] == tag(REFRESH)
-    assert prov["profile"]["redacted"] >= 4
+    # tokens in bodies: the session refresh's answer, the OAuth form post and its answer;
+    # only the credential fields changed, the rest of each body is as sent
+    [refreshed] = [r for r in records if r["type"] == "response" and r["uri"].endswith("/xrpc/com.atproto.server.refreshSession")]
+    answer = json.loads(refreshed["payload"])
+    assert answer["refreshJwt"] == tag(NEW_REFRESH) and answer["accessJwt"] == tag(NEW_ACCESS)
+    assert answer["handle"] == "dewi.forum.test" and answer["active"] is True
+    [form] = [r for r in records if r["type"] == "request" and r["uri"].endswith("/oauth/token")]
+    assert form["payload"] == f"grant_type=refresh_token&refresh_token={tag(REFRESH)}&client_id=forum-web".encode()
+    [token] = [r for r in records if r["type"] == "response" and r["uri"].endswith("/oauth/token")]
+    assert json.loads(token["payload"]) == {"token_type": "bearer", "expires_in": 3600, "access_token": tag(OAUTH_ACCESS)}
+    assert sorted(prov["profile"]["redacted_bodies"]) == sorted([
+        f"response {platform_web.url('forum.gated.test', '/xrpc/com.atproto.server.refreshSession')} (accessJwt, refreshJwt)",
+        f"request {platform_web.url('forum.gated.test', '/oauth/token')} (refresh_token)",
+        f"response {platform_web.url('forum.gated.test', '/oauth/token')} (access_token)",
+    ])
+    assert prov["profile"]["redacted"] >= 8
     assert not any(p.name == "forum.json" for p in captured.path.rglob("*"))
 
 

@@ -71,3 +71,40 @@ def test_a_capture_without_a_profile_is_untouched():
     redactor.apply(ex)
     assert ex.last.request_headers == {"Authorization": "Bearer AAAAAAAAAAAAAAAAAAAAAguest0123456789", "Cookie": "sid=abcdefgh12345"}
     assert redactor.redacted == 0
+
+
+def test_credential_fields_in_bodies_are_tagged_and_nothing_else_changes():
+    redactor = ProfileRedactor(state([]))
+    body = (b'{"did": "did:plc:ewvi7nxz", "accessJwt":"eyJ\\/a.b.c", "refreshJwt" : "eyJr.s.t",'
+            b' "handle": "dewi", "text": "my access_token is \\"x\\"", "user": {"password": "pw"}}')
+    new, fields = redactor.body(body, "application/json; charset=utf-8")
+    assert fields == ["accessJwt", "refreshJwt", "password"]
+    assert new == (b'{"did": "did:plc:ewvi7nxz", "accessJwt":"' + tag("eyJ\\/a.b.c").encode() + b'", "refreshJwt" : "'
+                   + tag("eyJr.s.t").encode() + b'", "handle": "dewi", "text": "my access_token is \\"x\\"",'
+                   b' "user": {"password": "' + tag("pw").encode() + b'"}}')
+    assert redactor.body(new, "application/json") == (new, [])  # already tagged: left as is
+    form = b"grant_type=refresh_token&refresh_token=rt-0123456789&client_id=web"
+    assert redactor.body(form, "application/x-www-form-urlencoded")[0] == (
+        b"grant_type=refresh_token&refresh_token=" + tag("rt-0123456789").encode() + b"&client_id=web")
+    # media and unknown types are not scanned, whatever bytes they hold
+    assert redactor.body(b'"accessJwt":"abcdefgh12"', "image/jpeg") == (b'"accessJwt":"abcdefgh12"', [])
+
+
+def test_a_body_refresh_is_recorded_and_its_new_token_tagged_in_later_headers():
+    redactor = ProfileRedactor(state([]))
+    answer = exchange()
+    answer.last.status, answer.last.mime_type = 200, "application/json"
+    answer.last.body = b'{"accessJwt": "eyJnew.access.token0123"}'
+    redactor.apply(answer)
+    assert answer.last.body == b'{"accessJwt": "' + tag("eyJnew.access.token0123").encode() + b'"}'
+    assert redactor.bodies == ["response https://example.test/api (accessJwt)"]
+    later = exchange(**{"X-Session": "eyJnew.access.token0123"})
+    redactor.apply(later)
+    assert later.last.request_headers["X-Session"] == tag("eyJnew.access.token0123")
+
+
+def test_bodies_of_a_capture_without_a_profile_are_untouched():
+    ex = exchange()
+    ex.last.status, ex.last.mime_type, ex.last.body = 200, "application/json", b'{"access_token": "public-demo-token-1"}'
+    ProfileRedactor(None).apply(ex)
+    assert ex.last.body == b'{"access_token": "public-demo-token-1"}'

@@ -10,8 +10,14 @@ account. In a capture with a profile, the WARC's headers get `redacted:sha256:<1
   local storage (20+ characters of letters, digits and `._~+/=-`, with a letter and a digit),
   wherever a page repeats it in another request header: X sends its `ct0` cookie again as
   `x-csrf-token`.
+And in bodies (responses, and requests' POST data) of JSON, text, script or form type, the
+value of a field named like a credential (`accessJwt`, `refreshJwt`, `access_token`,
+`refreshToken`, `id_token`, `session_token`, `oauth_token(_secret)`, `client_secret`,
+`password`): a session refresh during the capture (Bluesky's `refreshSession`, an OAuth
+token endpoint) answers with a new, live token in its body. Only that value changes, byte for
+byte the rest stays; each such record is listed in provenance.profile.redacted_bodies.
 Equal values get equal tags, so requests can still be told apart and matched to the profile
-file by whoever holds it. Bodies, URLs and every other header are untouched (they are the
+file by whoever holds it. URLs and every other header and field are untouched (they are the
 evidence). Counted in provenance.profile.redacted. A capture without a profile is untouched."""
 
 from __future__ import annotations
@@ -21,12 +27,18 @@ import json
 import re
 from typing import Any
 
-from .exchange import Exchange
+from .exchange import Exchange, Hop
 
 
 MIN_ECHO = 8  # shorter values ("1", "en") are not looked for in other headers
 AUTH_HEADERS = frozenset({"authorization", "proxy-authorization"})
 TOKEN = re.compile(r"[A-Za-z0-9._~+/=-]{20,}")
+SECRET_FIELD = rb"(?:access|refresh|id|auth|session|oauth)_?(?:token|jwt)(?:_secret)?|client_secret|password"
+JSON_SECRET = re.compile(rb'"(' + SECRET_FIELD + rb')"(\s*:\s*")((?:[^"\\]|\\.)+)"', re.I)
+FORM_SECRET = re.compile(rb"(?:(?<=^)|(?<=&))(" + SECRET_FIELD + rb")(=)([^&\s]+)", re.I)
+TEXT_TYPES = ("json", "text", "javascript", "x-www-form-urlencoded")
+MAX_BODY_SCAN = 8 * 1024 * 1024  # larger bodies are media or bundles, not token answers
+MAX_LISTED = 100  # redacted_bodies entries kept in provenance
 
 
 def tag(value: str) -> str:
@@ -75,7 +87,8 @@ class ProfileRedactor:
         self.names = {c["name"] for c in cookies if c.get("name")}
         self.values = {c["value"] for c in cookies if len(c.get("value") or "") >= MIN_ECHO}
         self.values |= storage_tokens(state)
-        self.redacted = 0  # header values changed
+        self.redacted = 0  # header values and body fields changed
+        self.bodies: list[str] = []  # "<response|request> <url> (<fields>)"
 
     def cookie_header(self, value: str) -> str:
         pieces = []
@@ -146,6 +159,48 @@ class ProfileRedactor:
             text,
         )
 
+    def body(self, data: bytes, content_type: str | None) -> tuple[bytes, list[str]]:
+        """`data` with the values of credential-named JSON / form fields tagged, and the
+        names of the fields that were."""
+        kind = (content_type or "").lower()
+        if not data or len(data) > MAX_BODY_SCAN or not any(t in kind for t in TEXT_TYPES):
+            return data, []
+        fields: list[str] = []
+
+        def swap(m: re.Match[bytes]) -> bytes:
+            value = m.group(3).decode("utf-8", "replace")
+            if value.startswith("redacted:"):
+                return m.group(0)
+            fields.append(m.group(1).decode("ascii", "replace"))
+            self._learn(value)  # a new token, sent again in a header later, is tagged there too
+            quote = b'"' if m.re is JSON_SECRET else b""
+            head = b'"' + m.group(1) + b'"' if quote else m.group(1)
+            return head + m.group(2) + tag(value).encode() + quote
+
+        data = JSON_SECRET.sub(swap, data)
+        if "x-www-form-urlencoded" in kind:
+            data = FORM_SECRET.sub(swap, data)
+        return data, fields
+
+    def _bodies(self, hop: Hop) -> None:
+        headers = {k.lower(): v for k, v in (hop.request_headers or {}).items()}
+        for side, data, kind in (
+            ("response", hop.body, hop.mime_type),
+            ("request", hop.post_data, headers.get("content-type")),
+        ):
+            if not data:
+                continue
+            new, fields = self.body(data, kind)
+            if not fields:
+                continue
+            if side == "response":
+                hop.body = new
+            else:
+                hop.post_data = new
+            self.redacted += len(fields)
+            if len(self.bodies) < MAX_LISTED:
+                self.bodies.append(f"{side} {hop.url[:300]} ({', '.join(sorted(set(fields)))})")
+
     def apply(self, ex: Exchange) -> None:
         if not self.active:
             return
@@ -157,5 +212,6 @@ class ProfileRedactor:
             self._headers(hop.response_headers, "set-cookie")
             self._headers(hop.raw_response_headers, "set-cookie")
             hop.headers_text = self._text(hop.headers_text)
+            self._bodies(hop)
             self._echoes(hop.request_headers)
             self._echoes(hop.raw_request_headers)

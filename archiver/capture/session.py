@@ -583,7 +583,9 @@ class CaptureSession:
             downloads=events.downloads,
             warnings=warnings,
             behaviours=self.log.behaviours,
-            profile=self.profile.model_copy(update={"redacted": self.redactor.redacted}) if self.profile else None,
+            profile=self.profile.model_copy(
+                update={"redacted": self.redactor.redacted, "redacted_bodies": self.redactor.bodies}
+            ) if self.profile else None,
             login_required=login,
             post=outcome,
         )
