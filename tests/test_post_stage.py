@@ -106,6 +106,8 @@ def test_profile_shows_the_post_and_media_fetched_in_page(engine, platform_web):
     assert answer["handle"] == "dewi.forum.test" and answer["active"] is True
     [form] = [r for r in records if r["type"] == "request" and r["uri"].endswith("/oauth/token")]
     assert form["payload"] == f"grant_type=refresh_token&refresh_token={tag(REFRESH)}&client_id=forum-web".encode()
+    sent_length = {k.lower(): v for k, v in form["http"].items()}.get("content-length")
+    assert sent_length in (None, str(len(form["payload"])))  # the stored request says its stored length
     [token] = [r for r in records if r["type"] == "response" and r["uri"].endswith("/oauth/token")]
     assert json.loads(token["payload"]) == {"token_type": "bearer", "expires_in": 3600, "access_token": tag(OAUTH_ACCESS)}
     assert sorted(prov["profile"]["redacted_bodies"]) == sorted([

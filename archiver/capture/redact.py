@@ -194,9 +194,13 @@ class ProfileRedactor:
             if not fields:
                 continue
             if side == "response":
-                hop.body = new
+                hop.body = new  # the stored response head gets its Content-Length from this
             else:
                 hop.post_data = new
+                for sent in (hop.request_headers, hop.raw_request_headers):
+                    for key in list(sent or {}):
+                        if key.lower() == "content-length":
+                            sent[key] = str(len(new))  # type: ignore[index]
             self.redacted += len(fields)
             if len(self.bodies) < MAX_LISTED:
                 self.bodies.append(f"{side} {hop.url[:300]} ({', '.join(sorted(set(fields)))})")

@@ -46,9 +46,9 @@ from ..warc.writer import Lookup, WarcWriter
 from .attachments import take_attachments
 from .behaviours.media import PartialMedia, fetch_whole
 from .behaviours.runner import Behaviour, BehaviourArgs, run_behaviour
-from .isolated import IsolatedWorld, WorldError
 from .behaviours.scroll import scroll_through, scroll_to_top
 from .exchange import BodyState, Exchange
+from .isolated import IsolatedWorld, WorldError
 from .netguard import validate_url
 from .page_events import PageEvents, PageGuard
 from .post import POST_PNG, PostStage

@@ -63,6 +63,12 @@ class BehaviourArgs:
                 "consentFrame": consent_frame}
 
 
+async def _frame_element_words(frame: Frame) -> str:
+    """The id, title and class of the <iframe> element that holds `frame`."""
+    element = await frame.frame_element()
+    return " ".join(v for v in [await element.get_attribute(a) for a in ("id", "title", "class")] if v)
+
+
 async def consent_frames(page: Page) -> list[Frame]:
     """The page's child frames that belong to a consent manager (Sourcepoint's
     `sp_message_iframe_*` from privacy-mgmt.com, TrustArc's consent.trustarc.com, ...)."""
@@ -73,11 +79,9 @@ async def consent_frames(page: Page) -> list[Frame]:
         words = f"{frame.url} {frame.name}"
         if not CONSENT_FRAME.search(words):
             try:
-                element = await asyncio.wait_for(frame.frame_element(), 1.0)
-                attrs = [await element.get_attribute(a) for a in ("id", "title", "class")]
+                words += " " + await asyncio.wait_for(_frame_element_words(frame), 1.0)
             except (PlaywrightError, asyncio.TimeoutError):
                 continue
-            words += " " + " ".join(a for a in attrs if a)
         if CONSENT_FRAME.search(words):
             found.append(frame)
             if len(found) >= CONSENT_FRAMES:
