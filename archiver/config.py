@@ -109,6 +109,11 @@ class PlatformSettings(Strict):
     video_timeout: float = Field(120.0, gt=0, description="All yt-dlp downloads of one capture, seconds.")
     yt_dlp: bool = Field(True, description="Use yt-dlp (when installed) for video the page did not load.")
     profile: str | None = Field(None, description="Saved login profile to capture with (archiver login).")
+    update_profile: bool = Field(
+        True,
+        description="Save a session the site refreshed during a capture back to the profile "
+        "(only when nothing of the saved one was dropped).",
+    )
     profiles_dir: Path = Field(
         Path("~/.config/archiver/profiles"),
         description="Where login profiles live (never inside the captures folder).",

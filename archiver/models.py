@@ -105,6 +105,7 @@ class ProfileUse(Model):
     cookies: int = 0  # how many cookies it held (their values are not written anywhere)
     redacted: int = 0  # secret values replaced in the WARC (cookies, Authorization, token fields; capture/redact.py)
     redacted_bodies: list[str] = Field(default_factory=list)  # "response <url> (refreshJwt, ...)": bodies changed
+    updated: bool = False  # the session the site refreshed during the capture was saved back to the profile
 
 
 class Attachment(Model):

@@ -15,7 +15,7 @@ from PIL import Image
 from helpers import HOST_RULES, capture_post, run_cli, warc_records
 
 from archiver.capture.redact import tag
-from archiver.profiles import save_profile
+from archiver.profiles import refreshed, save_profile
 
 SECRET = "s3cr3t-value-9f2c"
 CSRF = "csrf-7d1e4b90aa53"  # readable by the page, echoed in a request header
@@ -116,7 +116,27 @@ def test_profile_shows_the_post_and_media_fetched_in_page(engine, platform_web):
         f"response {platform_web.url('forum.gated.test', '/oauth/token')} (access_token)",
     ])
     assert prov["profile"]["redacted"] >= 8
+    # the site rotated the session (the refresh answer went to local storage): the profile now
+    # holds the new tokens, still mode 600, so the next capture is still signed in
+    assert prov["profile"]["updated"] is True
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    saved = json.loads(path.read_text())
+    [auth] = [i for o in saved["origins"] for i in o["localStorage"] if i["name"] == "forum_auth"]
+    assert json.loads(auth["value"])["session"]["refreshJwt"] == NEW_REFRESH
+    assert {c["name"]: c["value"] for c in saved["cookies"]}["forum_session"] == SECRET
     assert not any(p.name == "forum.json" for p in captured.path.rglob("*"))
+
+
+def test_a_profile_is_saved_back_only_when_nothing_it_held_was_dropped():
+    cookie = {"name": "sid", "value": "v1", "domain": "example.test", "path": "/", "expires": -1}
+    before = {"cookies": [cookie], "origins": [{"origin": "https://example.test", "localStorage": [{"name": "t", "value": "a"}]}]}
+    rotated = {"cookies": [dict(cookie, value="v2")], "origins": before["origins"]}
+    added = {"cookies": [cookie, dict(cookie, name="csrf")], "origins": before["origins"]}
+    signed_out = {"cookies": [], "origins": before["origins"]}  # the site cleared its cookie
+    storage_gone = {"cookies": [cookie], "origins": []}
+    assert refreshed(before, rotated) and refreshed(before, added)
+    assert not refreshed(before, before)
+    assert not refreshed(before, signed_out) and not refreshed(before, storage_gone)
 
 
 def test_video_downloaded_with_ytdlp_when_the_page_does_not_load_it(engine, platform_web):

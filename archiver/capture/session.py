@@ -28,6 +28,7 @@ from playwright.async_api import BrowserContext, Page
 from playwright.async_api import Error as PlaywrightError
 
 from ..config import Settings
+from ..errors import UserError
 from ..models import (
     Attachment,
     BehaviourRecord,
@@ -40,6 +41,7 @@ from ..models import (
     WarcSummary,
 )
 from ..platforms.models import PostOutcome
+from ..profiles import update_profile
 from ..storage.atomic import atomic_write_bytes, atomic_write_model, fsync_dir
 from ..warc.dedup import Original
 from ..warc.writer import Lookup, WarcWriter
@@ -134,6 +136,7 @@ class CaptureSession:
         self.storage_state = storage_state
         self.profile = profile
         self.redactor = ProfileRedactor(storage_state)
+        self.profile_updated = False
         self.dedup = dedup
         self.settings = settings
         self.limits = settings.limits
@@ -186,6 +189,7 @@ class CaptureSession:
             if self.failure is None and self.write_error is None:
                 attachments = await self._attachments(page, writer)
                 await self._post(page, context_id)
+            await self._save_refreshed_session(context)
         finally:
             await self._step(
                 "drain", 6.0, lambda: engine.recorder.drain(context_id, 5.0), own_budget=True
@@ -438,6 +442,18 @@ class CaptureSession:
                 return
         self.log.limits.append(LimitHit(limit=limit, detail=detail))
 
+    async def _save_refreshed_session(self, context: BrowserContext) -> None:
+        """A site that rotated its tokens during the capture (Bluesky refreshes an expired
+        session, and the saved refresh token then stops working) gets the new session saved
+        back to the profile, as a browser would keep it; see profiles.refreshed."""
+        if self.profile is None or self.storage_state is None or not self.settings.platforms.update_profile:
+            return
+        try:
+            after = await asyncio.wait_for(context.storage_state(), 5.0)
+            self.profile_updated = update_profile(self.settings, self.profile.name, self.storage_state, after)
+        except (asyncio.TimeoutError, PlaywrightError, OSError, UserError) as exc:
+            self.log.warnings.append(f"login profile {self.profile.name!r} not updated: {str(exc) or type(exc).__name__}")
+
     async def _close_context(self, context: BrowserContext) -> None:
         try:
             await asyncio.wait_for(context.close(), 10)
@@ -584,7 +600,11 @@ class CaptureSession:
             warnings=warnings,
             behaviours=self.log.behaviours,
             profile=self.profile.model_copy(
-                update={"redacted": self.redactor.redacted, "redacted_bodies": self.redactor.bodies}
+                update={
+                    "redacted": self.redactor.redacted,
+                    "redacted_bodies": self.redactor.bodies,
+                    "updated": self.profile_updated,
+                }
             ) if self.profile else None,
             login_required=login,
             post=outcome,
