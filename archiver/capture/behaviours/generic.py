@@ -28,8 +28,8 @@ CONSENT_JS = r"""async (args) => {
     'button[data-testid="cookie-policy-manage-dialog-accept-button"]', '[data-cookiebanner="accept_button"]',
     'button.sp_choice_type_11',
   ];
-  const reject = /^(reject all|reject|decline( optional cookies| all)?|refuse( non-essential cookies)?|only allow essential cookies|necessary cookies only|use necessary cookies only|allow essential cookies only|tolak( semua)?|hanya yang diperlukan)$/i;
-  const accept = /^(accept all( cookies)?|accept( cookies)?|allow all( cookies)?|i agree|agree|ok|got it|i understand|terima( semua)?|setuju|izinkan semua)$/i;
+  const reject = /^(reject all( cookies)?|reject( cookies)?|decline( optional cookies| all)?|refuse( all| non-essential cookies)?|deny( all)?|only allow essential cookies|only (strictly )?(necessary|essential|required)( cookies)?|(strictly )?(necessary|essential|required) (cookies )?only|(use|allow) (only )?(necessary|essential|required) cookies( only)?|continue without accepting|tolak( semua)?|hanya yang diperlukan)$/i;
+  const accept = /^(accept all( cookies)?|accept( cookies)?|i accept|accept and (continue|close)|allow all( cookies)?|i agree|agree( and (proceed|continue|close))?|ok|got it|i understand|terima( semua)?|setuju|izinkan semua)$/i;
   const scope = /cookie|consent|gdpr|privacy|cmp|banner/i;
   const click = (el, why) => {
     const label = (el.innerText || el.getAttribute('aria-label') || el.value || '').trim().slice(0, 60);
