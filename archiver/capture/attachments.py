@@ -14,6 +14,7 @@ from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Page
 
 from ..config import LimitSettings
+from .isolated import IsolatedWorld, WorldError
 
 COUNT_NODES = "() => document.getElementsByTagName('*').length"
 PAGE_HEIGHT = (
@@ -55,8 +56,9 @@ async def _bounded(make: Callable[[], Awaitable[bytes]], timeout: float) -> tupl
         return None, f"failed: {exc.message.splitlines()[0]}"
 
 
-async def take_attachments(page: Page, limits: LimitSettings) -> tuple[list[Taken], list[str]]:
-    """Returns what was taken and the limits that were hit (as text)."""
+async def take_attachments(page: Page, world: IsolatedWorld, limits: LimitSettings) -> tuple[list[Taken], list[str]]:
+    """Returns what was taken and the limits that were hit (as text). The page's size is read
+    in our isolated world: a page cannot talk its way past max_dom_nodes."""
     timeout = limits.attachments_timeout / 4
     hits: list[str] = []
     taken: list[Taken] = []
@@ -69,9 +71,9 @@ async def take_attachments(page: Page, limits: LimitSettings) -> tuple[list[Take
 
     nodes, height = None, None
     try:
-        nodes = await asyncio.wait_for(page.evaluate(COUNT_NODES), timeout)
-        height = await asyncio.wait_for(page.evaluate(PAGE_HEIGHT), timeout)
-    except (asyncio.TimeoutError, PlaywrightError):
+        nodes = await world.evaluate(COUNT_NODES, None, timeout)
+        height = await world.evaluate(PAGE_HEIGHT, None, timeout)
+    except (asyncio.TimeoutError, WorldError):
         pass
     too_big = nodes is not None and nodes > limits.max_dom_nodes
     if too_big:

@@ -187,7 +187,7 @@ class CaptureSession:
         try:
             await self._load(page, world, context_id)
             if self.failure is None and self.write_error is None:
-                attachments = await self._attachments(page, writer)
+                attachments = await self._attachments(page, world, writer)
                 await self._post(page, context_id)
             await self._save_refreshed_session(context)
         finally:
@@ -334,11 +334,11 @@ class CaptureSession:
             return self.failure
         return f"HTTP {response.status}" if response else "no response"
 
-    async def _attachments(self, page: Page, writer: WarcWriter) -> list[Attachment]:
+    async def _attachments(self, page: Page, world: IsolatedWorld, writer: WarcWriter) -> list[Attachment]:
         result: list[Attachment] = []
 
         async def take() -> str:
-            taken, hits = await take_attachments(page, self.limits)
+            taken, hits = await take_attachments(page, world, self.limits)
             for text in hits:
                 limit, _, detail = text.partition(": ")
                 self._hit(limit, detail)
