@@ -75,34 +75,24 @@ def save_profile(settings: Settings, name: str, state: dict[str, Any]) -> Path:
     return path
 
 
-def _cookie_keys(state: dict[str, Any]) -> set[tuple[str, str, str]]:
-    return {(c["name"], c["domain"], c["path"]) for c in state.get("cookies") or []}
-
-
-def _storage_keys(state: dict[str, Any]) -> set[tuple[str, str]]:
-    return {
-        (o.get("origin", ""), item.get("name", ""))
-        for o in state.get("origins") or []
-        for item in o.get("localStorage") or []
-    }
-
-
 def refreshed(before: dict[str, Any], after: dict[str, Any]) -> bool:
     """The browser's state at the end of a capture is worth saving over the profile: something
     changed (a rotated token, a renewed cookie) and nothing the profile held was dropped (a
     site that signed the session out, or a cookie that expired, leaves the profile as it was)."""
-    if not (_cookie_keys(before) <= _cookie_keys(after) and _storage_keys(before) <= _storage_keys(after)):
-        return False
-    return _values(before) != _values(after)
+    old, new = _entries(before), _entries(after)
+    kept = {key for key, _ in old} <= {key for key, _ in new}
+    return kept and old != new
 
 
-def _values(state: dict[str, Any]) -> tuple[list[tuple[str, ...]], list[tuple[str, ...]]]:
-    cookies = sorted((c["name"], c["domain"], c["path"], c["value"]) for c in state.get("cookies") or [])
-    storage = sorted(
-        (o.get("origin", ""), i.get("name", ""), i.get("value", ""))
-        for o in state.get("origins") or [] for i in o.get("localStorage") or []
-    )
-    return cookies, storage
+def _entries(state: dict[str, Any]) -> set[tuple[tuple[str, ...], str]]:
+    """(what identifies it, its value) for every cookie and local-storage item."""
+    cookies = {(("cookie", c["name"], c["domain"], c["path"]), c["value"]) for c in state.get("cookies") or []}
+    storage = {
+        (("storage", o.get("origin", ""), i.get("name", "")), i.get("value", ""))
+        for o in state.get("origins") or []
+        for i in o.get("localStorage") or []
+    }
+    return cookies | storage
 
 
 def update_profile(settings: Settings, name: str, before: dict[str, Any], after: dict[str, Any]) -> bool:

@@ -22,6 +22,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from lxml.html import HtmlElement
 
+from ..capture.behaviours.dialogs import login_dialog_script
 from ..capture.behaviours.runner import Behaviour
 from .base import Platform, count, parse_time, text_and_links
 from .evidence import PageEvidence
@@ -482,27 +483,11 @@ def from_dom(ev: PageEvidence, ref: str | None) -> Post | None:
 
 # -- behaviours ----------------------------------------------------------------------------
 
-CLOSE_LOGIN_JS = r"""async (args) => {
-  const actions = [];
-  const visible = (el) => !!el && el.isConnected && el.getClientRects().length > 0;
-  const find = () => {
-    for (const dialog of document.querySelectorAll('div[role="dialog"]')) {
-      const text = dialog.innerText || '';
-      if (!dialog.querySelector('input[name="pass"], input[type="password"]') && !/log in|sign up|see more on facebook|masuk|daftar/i.test(text)) continue;
-      const close = dialog.querySelector('[aria-label="Close"][role="button"], [aria-label="Close"], [aria-label="Tutup"]');
-      if (visible(close)) return close;
-    }
-    return null;
-  };
-  const until = Date.now() + 1500;  // it opens a moment after the page
-  let close = find();
-  while (!close && Date.now() < until) { await new Promise((r) => setTimeout(r, 150)); close = find(); }
-  if (close) {
-    close.click();
-    actions.push('closed the login dialog (div[role=dialog] [aria-label="Close"])');
-  }
-  return {actions, more: false};
-}"""
+CLOSE_LOGIN_JS = login_dialog_script(
+    words="log in|sign up|see more on facebook|masuk|daftar",
+    close='[aria-label="Close"][role="button"], [aria-label="Close"], [aria-label="Tutup"]',
+    password=True,
+)
 
 SEE_MORE_JS = r"""async (args) => {
   const actions = [];

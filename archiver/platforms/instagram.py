@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from ..capture.behaviours.dialogs import login_dialog_script
 from ..capture.behaviours.runner import Behaviour
 from .base import Platform, count, parse_time
 from .evidence import PageEvidence
@@ -327,27 +328,9 @@ def from_page(ev: PageEvidence, kind: str, code: str) -> Post | None:
 
 # -- behaviours -----------------------------------------------------------------------------
 
-CLOSE_LOGIN_JS = r"""async (args) => {
-  const actions = [];
-  const visible = (el) => !!el && el.isConnected && el.getClientRects().length > 0;
-  const find = () => {
-    for (const dialog of document.querySelectorAll('div[role="dialog"]')) {
-      const text = dialog.innerText || '';
-      if (!/log in|sign up|masuk|daftar/i.test(text)) continue;
-      const close = dialog.querySelector('[aria-label="Close"], [aria-label="Tutup"]');
-      if (visible(close)) return close;
-    }
-    return null;
-  };
-  const until = Date.now() + 1500;  // Instagram opens it a moment after the page
-  let close = find();
-  while (!close && Date.now() < until) { await new Promise((r) => setTimeout(r, 150)); close = find(); }
-  if (close) {
-    (close.closest('[role="button"], button') || close).click();
-    actions.push('closed the login dialog (div[role=dialog] [aria-label="Close"])');
-  }
-  return {actions, more: false};
-}"""
+CLOSE_LOGIN_JS = login_dialog_script(
+    words="log in|sign up|masuk|daftar", close='[aria-label="Close"], [aria-label="Tutup"]'
+)
 
 CAROUSEL_JS = r"""async (args) => {
   const actions = [];
